@@ -1,0 +1,420 @@
+//! The threshold documents as checked data.
+//!
+//! Each file under `rules/` encodes one partnership's threshold document: its levels of need,
+//! its indicators, the decision rule that turns indicators into a level, its consent rules,
+//! what a caller must provide and every phone number it gives. The files are deserialised into
+//! the `Raw*` mirror types in [`load`], then checked by [`validate`], which reports every problem
+//! at once with the file and the item it concerns. Only a [`RuleSet`] that passed is handed to
+//! the rest of the program, so the matcher, triage and dialogue can rely on its invariants:
+//! ids are unique, every indicator has a level and a source line, every number is well formed.
+
+pub mod hours;
+pub mod load;
+pub mod trace;
+pub mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+pub use hours::{Days, OpeningHours};
+pub use load::{load_dir, load_embedded, LoadError, RulesError};
+
+/// The version of the rules file format this build understands.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The stable identifier of an area, e.g. `stoke-on-trent`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AreaId(pub String);
+
+impl fmt::Display for AreaId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AreaId {
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One rules file: a whole threshold document as data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Area {
+    /// Version of the file format (see [`SCHEMA_VERSION`]).
+    pub schema: u32,
+    /// Who published the document and what it is.
+    #[serde(rename = "area")]
+    pub meta: AreaMeta,
+    /// Levels of need, lowest first.
+    #[serde(rename = "level", default)]
+    pub levels: Vec<Level>,
+    /// Indicators of need (and strengths) from the document's tables and text.
+    #[serde(rename = "indicator", default)]
+    pub indicators: Vec<Indicator>,
+    /// How the document turns indicators into a level and a response.
+    pub decision: Decision,
+    /// What the document says about consent.
+    #[serde(rename = "consent", default)]
+    pub consent: Vec<ConsentRule>,
+    /// What the front door asks a caller to provide.
+    #[serde(rename = "requirement", default)]
+    pub requirements: Vec<Requirement>,
+    /// Every phone number the document gives.
+    #[serde(rename = "contact", default)]
+    pub contacts: Vec<Contact>,
+    /// Timescales the document states (e.g. a decision within 24 hours).
+    #[serde(rename = "timescale", default)]
+    pub timescales: Vec<Timescale>,
+}
+
+/// Metadata about the document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AreaMeta {
+    /// Stable id used on the command line and in records.
+    pub id: AreaId,
+    /// Short human name of the area, e.g. "Stoke-on-Trent".
+    pub name: String,
+    /// The safeguarding partnership that published the document.
+    pub partnership: String,
+    /// The document's title.
+    pub document: String,
+    /// The name of the front door in this area ("Family Connect", "The Bridge", ...).
+    pub front_door: String,
+    /// The seed file (under `shared/seeds/`) the data was taken from.
+    pub seed: String,
+    /// Dates as the document states them (publication, review), if any.
+    #[serde(default)]
+    pub dates: Option<String>,
+    /// The area whose document replaces this one, if it has been superseded.
+    #[serde(default)]
+    pub superseded_by: Option<AreaId>,
+    /// Source line of the title.
+    pub source: u32,
+    /// What the encoder had to judge while reconstructing the jumbled PDF text.
+    #[serde(default)]
+    pub judgements: Vec<String>,
+}
+
+/// A level of need as the document names it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Level {
+    /// Stable id within the area, e.g. `universal`, `green`.
+    pub id: String,
+    /// The document's own name for the level.
+    pub name: String,
+    /// Position on the common scale: 1 universal, 2 early help, 3 targeted/CIN, 4 protection.
+    pub tier: u8,
+    /// The document's description of children at this level.
+    pub description: String,
+    /// The document's own response: what a professional should do at this level.
+    pub response: String,
+    /// Source line.
+    pub source: u32,
+}
+
+/// An indicator of need, or a strength, in the document's own words.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Indicator {
+    /// Stable id within the area.
+    pub id: String,
+    /// The document's domain (outcome area, side of the assessment triangle).
+    pub domain: String,
+    /// The level id it sits at.
+    pub level: String,
+    /// Tier on the common scale when it differs from the level's (only where the wording says so).
+    #[serde(default)]
+    pub tier: Option<u8>,
+    /// The document calls for immediate protection.
+    #[serde(default)]
+    pub immediate: bool,
+    /// A strength or "no concerns" descriptor rather than a need.
+    #[serde(default)]
+    pub positive: bool,
+    /// The document's wording, PDF breakage repaired.
+    pub text: String,
+    /// Source line in the seed.
+    pub source: u32,
+    /// Matching aids: extra words or phrases that mean this indicator. Never shown as source text.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+}
+
+/// The document's rule for turning indicators into a level.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// When true the highest level among the indicators is the floor of the outcome.
+    pub highest_wins: bool,
+    /// The rule as the document states it.
+    pub text: String,
+    /// Source line.
+    pub source: u32,
+    /// Counting rules, e.g. "2 or more yellow and/or orange issues = multi-agency response".
+    #[serde(rename = "step", default)]
+    pub steps: Vec<DecisionStep>,
+}
+
+/// One counting rule: when at least `min_count` confirmed indicators sit at any of `levels`,
+/// the outcome is at least `outcome`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionStep {
+    /// Level ids counted.
+    pub levels: Vec<String>,
+    /// How many distinct indicators at those levels make the step apply.
+    pub min_count: u32,
+    /// The level id of the outcome.
+    pub outcome: String,
+    /// The response the document gives for this outcome, when it differs from the level's.
+    #[serde(default)]
+    pub response: Option<String>,
+    /// Source line.
+    pub source: u32,
+}
+
+/// Which consultations a consent rule concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentScope {
+    /// Every consultation.
+    All,
+    /// Tier 2: early help, single agency.
+    EarlyHelp,
+    /// Tier 3: targeted help, child in need (s17).
+    ChildInNeed,
+    /// Tier 4: child protection (s47), significant harm.
+    ChildProtection,
+}
+
+/// What a consent rule says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentKind {
+    /// Consent is needed (and how to ask).
+    Needed,
+    /// Consent is not required (e.g. s47).
+    NotRequired,
+    /// Do not seek consent when that would raise the risk or prejudice enquiries.
+    DoNotSeek,
+    /// What to do when consent is refused.
+    Refused,
+    /// What must be recorded about consent.
+    Record,
+    /// Who must approve a decision not to seek consent.
+    Approval,
+    /// General principle (information sharing, working with families).
+    Principle,
+}
+
+/// A rule about consent, in the document's words.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentRule {
+    /// Stable id within the area.
+    pub id: String,
+    /// Which consultations it concerns.
+    pub scope: ConsentScope,
+    /// What it says.
+    pub kind: ConsentKind,
+    /// The document's words.
+    pub text: String,
+    /// Source line.
+    pub source: u32,
+}
+
+/// Something the front door asks a caller to provide.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    /// Stable id within the area.
+    pub id: String,
+    /// The document's words.
+    pub text: String,
+    /// Source line.
+    pub source: u32,
+}
+
+/// A timescale the document states.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timescale {
+    /// Stable id within the area.
+    pub id: String,
+    /// The document's words.
+    pub text: String,
+    /// Source line.
+    pub source: u32,
+}
+
+/// What a phone number is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// 999.
+    Emergency,
+    /// The children's services front door: safeguarding concerns, referrals, immediate protection.
+    FrontDoor,
+    /// The out-of-hours / emergency duty social work team.
+    OutOfHours,
+    /// Professional consultation or advice line.
+    Consultation,
+    /// Police non-emergency (101).
+    Police,
+    /// Early help / family support referrals and enquiries.
+    EarlyHelp,
+    /// Specialist lines (private fostering, mental health, Prevent, ...).
+    Specialist,
+}
+
+impl Purpose {
+    /// Lower-case name used in JSON and text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Emergency => "emergency",
+            Purpose::FrontDoor => "front_door",
+            Purpose::OutOfHours => "out_of_hours",
+            Purpose::Consultation => "consultation",
+            Purpose::Police => "police",
+            Purpose::EarlyHelp => "early_help",
+            Purpose::Specialist => "specialist",
+        }
+    }
+}
+
+/// A phone number the document gives.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    /// Stable id within the area.
+    pub id: String,
+    /// The service's name as the document gives it.
+    pub service: String,
+    /// The number as it should be dialled, spaced for reading.
+    pub number: String,
+    /// What it is for.
+    pub purpose: Purpose,
+    /// Opening hours as stated, e.g. `["mon-thu 08:30-17:00", "fri 08:30-16:30"]`; empty when
+    /// the document states none.
+    #[serde(default)]
+    pub hours: Vec<String>,
+    /// What the document says about when to use it, in its words.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Source line.
+    pub source: u32,
+    /// The seed file, when the number is taken from another document than the area's own.
+    #[serde(default)]
+    pub seed: Option<String>,
+}
+
+/// Bank holidays in England and Wales, as data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankHolidays {
+    /// Where the dates come from.
+    pub source: String,
+    /// The years covered, inclusive.
+    pub years: Vec<i32>,
+    /// The holidays.
+    #[serde(rename = "holiday")]
+    pub holidays: Vec<BankHoliday>,
+}
+
+/// One bank holiday.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankHoliday {
+    /// The date the holiday is observed.
+    pub date: NaiveDate,
+    /// Its name.
+    pub name: String,
+}
+
+impl BankHolidays {
+    /// Whether `date` is a bank holiday.
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        self.holidays.iter().any(|h| h.date == date)
+    }
+
+    /// The holiday on `date`, if any.
+    pub fn on(&self, date: NaiveDate) -> Option<&BankHoliday> {
+        self.holidays.iter().find(|h| h.date == date)
+    }
+}
+
+/// Every area's rules and the bank holidays, validated.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    areas: BTreeMap<AreaId, Area>,
+    /// Bank holidays used for opening hours.
+    pub bank_holidays: BankHolidays,
+}
+
+impl RuleSet {
+    /// All areas, ordered by id.
+    pub fn areas(&self) -> impl Iterator<Item = &Area> {
+        self.areas.values()
+    }
+
+    /// The area with this id.
+    pub fn area(&self, id: &str) -> Option<&Area> {
+        self.areas.get(&AreaId(id.to_string()))
+    }
+
+    /// Area ids, ordered.
+    pub fn area_ids(&self) -> Vec<&str> {
+        self.areas.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+impl Area {
+    /// The area id.
+    pub fn id(&self) -> &str {
+        self.meta.id.as_str()
+    }
+
+    /// The level with this id.
+    pub fn level(&self, id: &str) -> Option<&Level> {
+        self.levels.iter().find(|l| l.id == id)
+    }
+
+    /// The indicator with this id.
+    pub fn indicator(&self, id: &str) -> Option<&Indicator> {
+        self.indicators.iter().find(|i| i.id == id)
+    }
+
+    /// The tier on the common scale of an indicator: its own or its level's.
+    pub fn indicator_tier(&self, indicator: &Indicator) -> u8 {
+        indicator
+            .tier
+            .or_else(|| self.level(&indicator.level).map(|l| l.tier))
+            .unwrap_or(0)
+    }
+
+    /// The emergency contact (999).
+    pub fn emergency(&self) -> Option<&Contact> {
+        self.contacts
+            .iter()
+            .find(|c| c.purpose == Purpose::Emergency)
+    }
+
+    /// Contacts with the given purpose, in file order.
+    pub fn contacts_for(&self, purpose: Purpose) -> impl Iterator<Item = &Contact> {
+        self.contacts.iter().filter(move |c| c.purpose == purpose)
+    }
+
+    /// The level with the given tier, the lowest if several.
+    pub fn level_for_tier(&self, tier: u8) -> Option<&Level> {
+        self.levels.iter().find(|l| l.tier == tier)
+    }
+}
