@@ -232,3 +232,15 @@ pub fn source_ref(area: &Area, contact: &Contact) -> String {
         contact.source
     )
 }
+
+/// UK local time (Europe/London, with summer time) for an instant.
+pub fn uk_local(instant: chrono::DateTime<chrono::Utc>) -> NaiveDateTime {
+    instant.with_timezone(&chrono_tz::Europe::London).naive_local()
+}
+
+/// Parses a UK local time given as `YYYY-MM-DDTHH:MM` (seconds optional).
+pub fn parse_local(text: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+        .ok()
+}

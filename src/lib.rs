@@ -14,3 +14,5 @@ pub mod rules;
 pub mod contacts;
 pub mod triage;
 pub mod matcher;
+pub mod assess;
+pub mod eval;

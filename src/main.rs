@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 
 use frontdoor::rules::{self, RuleSet};
 
+mod cli;
+
 #[derive(Parser)]
 #[command(name = "frontdoor", version, about = "A children's-services Front Door consultation, any hour of the day")]
 struct Cli {
@@ -22,6 +24,41 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Who to call in an area at a given moment (UK local time).
+    Contacts {
+        /// Area id (see `frontdoor rules check` for the list).
+        #[arg(long)]
+        area: String,
+        /// UK local time, YYYY-MM-DDTHH:MM (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Match a concern to the area's indicators and give the level of need and who to call.
+    Assess {
+        /// Area id.
+        #[arg(long)]
+        area: String,
+        /// Read JSON lines {"id","text"} on stdin and write one JSON line per input.
+        #[arg(long)]
+        jsonl: bool,
+        /// UK local time for the number to call, YYYY-MM-DDTHH:MM (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        /// The concern, in free text.
+        text: Option<String>,
+    },
+    /// Measure the matcher on labelled cases: accuracy, under-triage, immediate recall, latency.
+    Eval {
+        /// JSON lines with "id", "text", "tier", "immediate".
+        #[arg(long)]
+        cases: PathBuf,
+        /// Area id, or `all`.
+        #[arg(long, default_value = "all")]
+        area: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -34,6 +71,12 @@ enum RulesCommand {
         /// Also check every cited source line against the seed files in this directory.
         #[arg(long)]
         seeds: Option<PathBuf>,
+    },
+    /// Print every indicator as one JSON object per line.
+    Export {
+        /// Only this area.
+        #[arg(long)]
+        area: Option<String>,
     },
 }
 
@@ -50,6 +93,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(Command::Rules { command: RulesCommand::Check { dir, seeds } }) => rules_check(dir, seeds),
+        Some(Command::Rules { command: RulesCommand::Export { area } }) => cli::rules_export(area.as_deref()),
+        Some(Command::Contacts { area, at, json }) => cli::contacts(&area, at.as_deref(), json),
+        Some(Command::Assess { area, jsonl, at, text }) => cli::assess(&area, jsonl, at.as_deref(), text.as_deref()),
+        Some(Command::Eval { cases, area }) => cli::eval(&cases, &area),
         None => {
             let rules = rules::load_embedded()?;
             for a in rules.areas() {

@@ -1,0 +1,231 @@
+//! The commands that inspect the rules and the matcher: `rules export`, `contacts`, `assess`
+//! and `eval`. Each loads the built-in rules, does its work through the library and prints.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use frontdoor::assess::{assess as assess_text, Assessment};
+use frontdoor::contacts::{self, CallNowJson};
+use frontdoor::eval::{self, Case, Prediction};
+use frontdoor::matcher::Matcher;
+use frontdoor::rules::{self, Area, RuleSet};
+
+fn load() -> Result<RuleSet> {
+    rules::load_embedded().context("the built-in rules are invalid")
+}
+
+fn area<'a>(rules: &'a RuleSet, id: &str) -> Result<&'a Area> {
+    rules.area(id).with_context(|| {
+        format!(
+            "no area {id:?}; choose one of: {}",
+            rules.area_ids().join(", ")
+        )
+    })
+}
+
+fn at_or_now(at: Option<&str>) -> Result<NaiveDateTime> {
+    match at {
+        None => Ok(contacts::uk_local(chrono::Utc::now())),
+        Some(text) => contacts::parse_local(text)
+            .with_context(|| format!("--at {text:?}: expected UK local time as YYYY-MM-DDTHH:MM, e.g. 2026-11-24T10:00")),
+    }
+}
+
+/// `frontdoor rules export [--area ID]`.
+pub fn rules_export(only: Option<&str>) -> Result<ExitCode> {
+    let rules = load()?;
+    if let Some(id) = only {
+        area(&rules, id)?;
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for a in rules.areas().filter(|a| only.is_none_or(|id| a.id() == id)) {
+        for i in &a.indicators {
+            let line = json!({
+                "area": a.id(),
+                "id": i.id,
+                "domain": i.domain,
+                "level": i.level,
+                "tier": a.indicator_tier(i),
+                "immediate": i.immediate,
+                "positive": i.positive,
+                "text": i.text,
+                "source": format!("{}:{}", a.meta.seed, i.source),
+            });
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `frontdoor contacts --area ID [--at T] [--json]`.
+pub fn contacts(id: &str, at: Option<&str>, as_json: bool) -> Result<ExitCode> {
+    let rules = load()?;
+    let area = area(&rules, id)?;
+    let at = at_or_now(at)?;
+    let answer = contacts::call_now(area, &rules.bank_holidays, at)?;
+    if as_json {
+        println!("{}", serde_json::to_string(&CallNowJson::new(area, at, &answer))?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} — {}", area.meta.name, at.format("%A %-d %B %Y, %H:%M (UK time)"));
+    println!("If a child is in immediate danger: call {} ({}).", answer.emergency.number, answer.emergency.service);
+    println!("Call now: {} on {}", answer.now.service, answer.now.number);
+    println!("  {}", answer.reason);
+    println!();
+    println!("All numbers in {}:", area.meta.document);
+    for c in &area.contacts {
+        let hours = contacts::hours_text(c).map(|h| format!(" ({h})")).unwrap_or_default();
+        println!("  {:<14} {}{} [{}; {}]", c.number, c.service, hours, c.purpose.as_str(), contacts::source_ref(area, c));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_assessment(area: &Area, a: &Assessment<'_>) {
+    if a.immediate {
+        println!("IMMEDIATE PROTECTION: call {} now, then {} on {}.", a.call.emergency.number, a.call.now.service, a.call.now.number);
+    }
+    if a.found.is_empty() {
+        println!("No indicator of {} matched. Tell us more: what has happened, how often, how old is the child?", area.meta.document);
+    }
+    for f in &a.found {
+        let level = area.level(&f.indicator.level).map_or(f.indicator.level.as_str(), |l| l.name.as_str());
+        println!(
+            "- [{}] {} (level: {level}, tier {}, score {:.2}{}; matched: {})",
+            f.indicator.id,
+            f.indicator.text,
+            f.tier,
+            f.score,
+            if f.red_flag { ", red flag" } else { "" },
+            f.matched.join(", ")
+        );
+    }
+    if let Some(o) = &a.outcome {
+        println!("Level of need: {} (tier {})", o.level.name, a.tier);
+        println!("Action: {}", o.action);
+    }
+    println!("Call now: {} on {} — {}", a.call.now.service, a.call.now.number, a.call.reason);
+    println!("In an emergency: {}", a.call.emergency.number);
+}
+
+fn assessment_json(id: &serde_json::Value, area: &Area, a: &Assessment<'_>) -> serde_json::Value {
+    json!({
+        "id": id,
+        "area": area.id(),
+        "tier": a.tier,
+        "level": a.outcome.as_ref().map(|o| o.level.id.clone()),
+        "immediate": a.immediate,
+        "indicators": a.found.iter().map(|f| json!({
+            "id": f.indicator.id,
+            "text": f.indicator.text,
+            "level": f.indicator.level,
+            "tier": f.tier,
+            "domain": f.indicator.domain,
+            "score": (f.score * 1000.0).round() / 1000.0,
+        })).collect::<Vec<_>>(),
+        "action": a.outcome.as_ref().map(|o| o.action.clone()),
+        "contact": { "service": a.call.now.service, "number": a.call.now.number },
+    })
+}
+
+/// `frontdoor assess --area ID "text"` or `--jsonl`.
+pub fn assess(id: &str, jsonl: bool, at: Option<&str>, text: Option<&str>) -> Result<ExitCode> {
+    let rules = load()?;
+    let area = area(&rules, id)?;
+    let matcher = Matcher::new(area);
+    let at = at_or_now(at)?;
+    if !jsonl {
+        let Some(text) = text else {
+            bail!("give the concern as text, e.g. frontdoor assess --area {id} \"yr 9 girl missing 3x this month\", or use --jsonl");
+        };
+        let a = assess_text(area, &matcher, &rules.bank_holidays, text, at)?;
+        print_assessment(area, &a);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for (n, line) in stdin.lock().lines().enumerate() {
+        let line = line.context("reading stdin")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(e) => {
+                writeln!(out, "{}", json!({"line": n + 1, "error": format!("not JSON: {e}")}))?;
+                continue;
+            }
+        };
+        let Some(text) = value.get("text").and_then(|t| t.as_str()) else {
+            writeln!(out, "{}", json!({"id": value.get("id"), "line": n + 1, "error": "no \"text\" string"}))?;
+            continue;
+        };
+        let a = assess_text(area, &matcher, &rules.bank_holidays, text, at)?;
+        let id = value.get("id").cloned().unwrap_or(serde_json::Value::Null);
+        writeln!(out, "{}", assessment_json(&id, area, &a))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `frontdoor eval --cases FILE [--area ID|all]`.
+pub fn eval(cases_path: &Path, which: &str) -> Result<ExitCode> {
+    let rules = load()?;
+    let text = std::fs::read_to_string(cases_path).with_context(|| format!("reading {}", cases_path.display()))?;
+    let mut cases = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let case: Case = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: not a case", cases_path.display(), n + 1))?;
+        cases.push(case);
+    }
+    let areas: Vec<&Area> = if which == "all" {
+        rules.areas().collect()
+    } else {
+        vec![area(&rules, which)?]
+    };
+    let at = contacts::parse_local("2026-11-24T10:00").context("fixed evaluation time")?;
+    let mut all_ok = true;
+    for area in areas {
+        let matcher = Matcher::new(area);
+        let mut predictions = Vec::with_capacity(cases.len());
+        let mut micros = Vec::with_capacity(cases.len());
+        for case in &cases {
+            let start = Instant::now();
+            let a = assess_text(area, &matcher, &rules.bank_holidays, &case.text, at)?;
+            micros.push(start.elapsed().as_secs_f64() * 1e6);
+            predictions.push(Prediction { tier: a.tier, immediate: a.immediate });
+        }
+        micros.sort_by(f64::total_cmp);
+        let r = eval::report(&cases, &predictions);
+        let ok = r.tier_accuracy >= 0.8 && r.immediate_recall >= 1.0 && r.severe_under_triage == 0 && r.tier4_below_3 <= 0.05;
+        all_ok &= ok;
+        println!("== {} ({} cases) {}", area.id(), r.cases, if ok { "targets met" } else { "TARGETS NOT MET" });
+        println!(
+            "tier accuracy {:.1}%  under-triage {:.1}%  severe under-triage {}  tier-4 below 3 {:.1}%",
+            r.tier_accuracy * 100.0,
+            r.under_triage * 100.0,
+            r.severe_under_triage,
+            r.tier4_below_3 * 100.0
+        );
+        println!(
+            "immediate recall {:.1}%  precision {:.1}%",
+            r.immediate_recall * 100.0,
+            r.immediate_precision * 100.0
+        );
+        println!("latency per message: median {:.0} µs, p99 {:.0} µs", eval::quantile(&micros, 0.5), eval::quantile(&micros, 0.99));
+        println!("confusion (rows expected tier 0-4, columns predicted 0-4):");
+        for (t, row) in r.confusion.iter().enumerate().skip(1) {
+            println!("  {t}: {:?}", row);
+        }
+        if !r.under.is_empty() {
+            println!("under-triaged: {}", r.under.join(" "));
+        }
+    }
+    Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
