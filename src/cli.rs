@@ -121,6 +121,7 @@ fn assessment_json(id: &serde_json::Value, area: &Area, a: &Assessment<'_>) -> s
         "tier": a.tier,
         "level": a.outcome.as_ref().map(|o| o.level.id.clone()),
         "immediate": a.immediate,
+        "red_flags": a.analysis.red_flags,
         "indicators": a.found.iter().map(|f| json!({
             "id": f.indicator.id,
             "text": f.indicator.text,

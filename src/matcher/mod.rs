@@ -27,6 +27,12 @@ use normalise::{Normaliser, Token, VocabularyFile, VOCABULARY};
 pub const MAX_CHARS: usize = 4000;
 /// Lowest score shown to the caller.
 pub const MIN_SCORE: f32 = 0.30;
+/// Stems that only carry an age ("14 year old"), never matched as concern words.
+const AGE_WORDS: &[&str] = &["year", "old", "month", "week", "schoolyear", "tim", "times"];
+
+/// Share of the best score another match needs to be shown too.
+pub const RELATIVE_CUT: f32 = 0.75;
+
 /// Most matches returned.
 pub const MAX_MATCHES: usize = 6;
 
@@ -122,7 +128,8 @@ impl Matcher {
             .map(|i| {
                 let mut words: Vec<(String, f32)> = Vec::new();
                 let mut add = |s: String, w: f32| {
-                    if s.chars().all(|c| c.is_ascii_digit()) && s.len() > 2 {
+                    // Ages and counts are read as cues, not matched as words.
+                    if s.chars().any(|c| c.is_ascii_digit()) || AGE_WORDS.contains(&s.as_str()) {
                         return;
                     }
                     if let Some(e) = words.iter_mut().find(|(x, _)| *x == s) {
@@ -173,7 +180,7 @@ impl Matcher {
         for e in &mut entries {
             for (w, weight) in &mut e.words {
                 let d = df.get(w).copied().unwrap_or(1.0);
-                *weight *= (1.0 + n / d).ln();
+                *weight *= (n / d).ln().max(0.05);
             }
             e.total = e.words.iter().map(|(_, w)| w).sum();
         }
@@ -187,6 +194,20 @@ impl Matcher {
             }
         }
         let canon = |words: &[String]| -> Vec<String> { words.iter().flat_map(|w| norm.stems(w)).collect() };
+        // Red-flag words keep their own form: one word is its stem, a phrase is matched as text.
+        let forms = |words: &[String]| -> Vec<String> {
+            words
+                .iter()
+                .map(|w| {
+                    let w = w.to_lowercase();
+                    if w.contains(' ') {
+                        w
+                    } else {
+                        normalise::stem(&w)
+                    }
+                })
+                .collect()
+        };
         let red_flags = vocab
             .red_flag
             .iter()
@@ -202,7 +223,7 @@ impl Matcher {
                 RedFlag {
                     name: f.name.clone(),
                     immediate: f.immediate,
-                    all: f.all.iter().map(|g| canon(g)).collect(),
+                    all: f.all.iter().map(|g| forms(g)).collect(),
                     unless: f.unless.iter().map(|u| u.to_lowercase()).collect(),
                     max_age: f.max_age,
                     age_required: f.age_required,
@@ -307,7 +328,7 @@ impl Matcher {
         let mut matches: Vec<Match> = Vec::new();
         let mut domains_seen: HashMap<&str, usize> = HashMap::new();
         for (ei, score, words) in &scored {
-            if *score < MIN_SCORE || *score < top * 0.55 || matches.len() >= MAX_MATCHES {
+            if *score < MIN_SCORE || *score < top * RELATIVE_CUT || matches.len() >= MAX_MATCHES {
                 continue;
             }
             let e = &self.entries[*ei];
@@ -328,12 +349,18 @@ impl Matcher {
         // The safety floor.
         let mut red_flags = Vec::new();
         let mut immediate = false;
-        let live: HashSet<&str> = tokens.iter().filter(|t| !t.negated).map(|t| t.stem.as_str()).collect();
+        let live: HashSet<&str> = tokens.iter().filter(|t| !t.negated).map(|t| t.word.as_str()).collect();
+        let padded = format!(" {} ", lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" "));
         for flag in &self.red_flags {
-            let groups_met = flag
-                .all
-                .iter()
-                .all(|g| g.iter().any(|w| live.iter().any(|t| t == w || (w.len() >= 4 && t.starts_with(w.as_str())))));
+            let groups_met = flag.all.iter().all(|g| {
+                g.iter().any(|w| {
+                    if w.contains(' ') {
+                        padded.contains(&format!(" {w} "))
+                    } else {
+                        live.contains(w.as_str())
+                    }
+                })
+            });
             if !groups_met || flag.unless.iter().any(|u| lower.contains(u.as_str())) {
                 continue;
             }
@@ -436,11 +463,12 @@ impl Matcher {
 fn child_age(tokens: &[Token]) -> Option<f32> {
     for (i, t) in tokens.iter().enumerate() {
         let next = tokens.get(i + 1).map(|n| n.stem.as_str());
+        let old = tokens.get(i + 2).is_some_and(|n| n.stem == "old");
         if let Ok(n) = t.stem.parse::<f32>() {
             match next {
-                Some("year") => return Some(n),
-                Some("month") => return Some(n / 12.0),
-                Some("week") => return Some(n / 52.0),
+                Some("year") if old => return Some(n),
+                Some("month") if old => return Some(n / 12.0),
+                Some("week") if old => return Some(n / 52.0),
                 _ => {}
             }
         }

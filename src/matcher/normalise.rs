@@ -98,8 +98,10 @@ pub struct Normaliser {
 /// A word of a message after normalisation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Token {
-    /// Canonical stem.
+    /// Canonical stem (synonyms folded).
     pub stem: String,
+    /// The word's own stem, before synonyms are folded (for red flags).
+    pub word: String,
     /// The caller's word it came from (for explanations).
     pub surface: String,
     /// Index of the clause (concern) it belongs to.
@@ -288,6 +290,7 @@ impl Normaliser {
                         continue;
                     }
                     out.push(Token {
+                        word: stem(self.spelling.get(&w).map(String::as_str).unwrap_or(&w)),
                         stem: self.canonical(&w),
                         surface: raw.clone(),
                         clause: ci,

@@ -1,0 +1,105 @@
+//! The matcher through the assessment path, in every area: abbreviations, typos, negation,
+//! red flags and hostile input.
+
+use frontdoor::assess::{assess, Assessment};
+use frontdoor::contacts::parse_local;
+use frontdoor::matcher::Matcher;
+use frontdoor::rules::{load_embedded, RuleSet};
+
+fn rules() -> RuleSet {
+    load_embedded().expect("built-in rules are valid")
+}
+
+fn run<'a>(rules: &'a RuleSet, area: &str, text: &str) -> Assessment<'a> {
+    let area = rules.area(area).expect("area");
+    let matcher = Matcher::new(area);
+    let at = parse_local("2026-11-24T10:00").expect("time");
+    assess(area, &matcher, &rules.bank_holidays, text, at).expect("assessment")
+}
+
+const AREAS: [&str; 5] = ["medway", "salford", "stoke-on-trent", "warwickshire", "warwickshire-2018"];
+
+#[test]
+fn red_flags_are_immediate_in_every_area() {
+    let rules = rules();
+    let messages = [
+        "baby 4mo bruise on ear, no explanation",
+        "Y3 girl told me her stepdad touched her private parts and said it's their secret",
+        "toddler found home alone at 2am, mum not answering phone",
+        "15yo carrying a knife in his bag, says he needs it for protection",
+        "year 10 girl says she has a plan to take an overdose tonight, has been saving pills",
+        "dad threatened to kill mum and the kids last night, police called",
+        "9 year old girl, family flying abroad for a special ceremony to become a woman, fgm risk",
+    ];
+    for area in AREAS {
+        for m in messages {
+            let a = run(&rules, area, m);
+            assert!(a.immediate, "{area}: not immediate: {m}");
+            assert_eq!(a.tier, 4, "{area}: {m}");
+            assert!(!a.analysis.red_flags.is_empty(), "{area}: {m}");
+        }
+    }
+}
+
+#[test]
+fn negation_and_reassurance_do_not_raise_alarm() {
+    let rules = rules();
+    for area in AREAS {
+        let a = run(&rules, area, "small bruise on shin, he fell at football on sat, mum told us straight away and it matches what he says. no other worries");
+        assert!(!a.immediate, "{area}: {:?}", a.analysis.red_flags);
+        let b = run(&rules, area, "no marks seen, not self-harming, denies any hitting at home");
+        assert!(!b.immediate, "{area}: {:?}", b.analysis.red_flags);
+    }
+}
+
+#[test]
+fn abbreviations_and_typos_are_understood() {
+    let rules = rules();
+    for area in AREAS {
+        // Salford's indicator tables were lost (images in the PDF): it has no domestic abuse row.
+        let has_domestic = rules.area(area).expect("area").indicators.iter().any(|i| i.text.to_lowercase().contains("domestic"));
+        if !has_domestic {
+            assert_eq!(area, "salford");
+            continue;
+        }
+        let words = |text: &str| -> Vec<String> { run(&rules, area, text).found.iter().map(|f| f.indicator.domain.to_lowercase() + " " + &f.indicator.text.to_lowercase()).collect() };
+        let dv = words("mum DV victim, dad back in the house");
+        assert!(dv.iter().any(|t| t.contains("domestic")), "{area}: {dv:?}");
+        let typo = words("mum domestik abuse vicitm, dad back in the house");
+        assert!(typo.iter().any(|t| t.contains("domestic")), "{area}: {typo:?}");
+    }
+}
+
+#[test]
+fn several_concerns_in_one_message_are_all_seen() {
+    let rules = rules();
+    let a = run(&rules, "stoke-on-trent", "rent arrears and eviction notice served. Separately, he is persistently absent from school");
+    let domains: std::collections::HashSet<String> = a.found.iter().map(|f| f.indicator.domain.clone()).collect();
+    assert!(domains.len() >= 2, "{domains:?}");
+}
+
+#[test]
+fn hostile_input_gives_a_clear_bounded_answer() {
+    let rules = rules();
+    let long = "worried about him. ".repeat(600);
+    let inputs = ["", "   \n\t ", long.as_str(), "😀👶🏽🔥", "бить ребенка 打孩子", "\u{0}\u{7}\u{1b}[2J", "a".repeat(10_000).leak()];
+    for area in AREAS {
+        for text in inputs {
+            let a = run(&rules, area, text);
+            assert!(a.tier <= 4);
+            assert_eq!(a.call.emergency.number, "999");
+        }
+        assert_eq!(run(&rules, area, "").tier, 0, "nothing said: ask for more");
+    }
+}
+
+#[test]
+fn each_area_s_own_vocabulary() {
+    let rules = rules();
+    // Warwickshire 2018's colours: a single persistent-absence concern is a single-agency response.
+    let a = run(&rules, "warwickshire-2018", "child is persistently absent from school");
+    assert!(a.found.iter().any(|f| f.indicator.text.to_lowercase().contains("absent")), "{:?}", a.found.iter().map(|f| &f.indicator.text).collect::<Vec<_>>());
+    // Stoke-on-Trent: rent arrears and eviction.
+    let s = run(&rules, "stoke-on-trent", "family served with an eviction notice for rent arrears");
+    assert!(s.found.iter().any(|f| f.indicator.text.to_lowercase().contains("evict")), "{:?}", s.found.iter().map(|f| &f.indicator.text).collect::<Vec<_>>());
+}
