@@ -32,8 +32,11 @@ fn area<'a>(rules: &'a RuleSet, id: &str) -> Result<&'a Area> {
 fn at_or_now(at: Option<&str>) -> Result<NaiveDateTime> {
     match at {
         None => Ok(contacts::uk_local(chrono::Utc::now())),
-        Some(text) => contacts::parse_local(text)
-            .with_context(|| format!("--at {text:?}: expected UK local time as YYYY-MM-DDTHH:MM, e.g. 2026-11-24T10:00")),
+        Some(text) => contacts::parse_local(text).with_context(|| {
+            format!(
+                "--at {text:?}: expected UK local time as YYYY-MM-DDTHH:MM, e.g. 2026-11-24T10:00"
+            )
+        }),
     }
 }
 
@@ -71,31 +74,55 @@ pub fn contacts(id: &str, at: Option<&str>, as_json: bool) -> Result<ExitCode> {
     let at = at_or_now(at)?;
     let answer = contacts::call_now(area, &rules.bank_holidays, at)?;
     if as_json {
-        println!("{}", serde_json::to_string(&CallNowJson::new(area, at, &answer))?);
+        println!(
+            "{}",
+            serde_json::to_string(&CallNowJson::new(area, at, &answer))?
+        );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} — {}", area.meta.name, at.format("%A %-d %B %Y, %H:%M (UK time)"));
-    println!("If a child is in immediate danger: call {} ({}).", answer.emergency.number, answer.emergency.service);
+    println!(
+        "{} — {}",
+        area.meta.name,
+        at.format("%A %-d %B %Y, %H:%M (UK time)")
+    );
+    println!(
+        "If a child is in immediate danger: call {} ({}).",
+        answer.emergency.number, answer.emergency.service
+    );
     println!("Call now: {} on {}", answer.now.service, answer.now.number);
     println!("  {}", answer.reason);
     println!();
     println!("All numbers in {}:", area.meta.document);
     for c in &area.contacts {
-        let hours = contacts::hours_text(c).map(|h| format!(" ({h})")).unwrap_or_default();
-        println!("  {:<14} {}{} [{}; {}]", c.number, c.service, hours, c.purpose.as_str(), contacts::source_ref(area, c));
+        let hours = contacts::hours_text(c)
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        println!(
+            "  {:<14} {}{} [{}; {}]",
+            c.number,
+            c.service,
+            hours,
+            c.purpose.as_str(),
+            contacts::source_ref(area, c)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn print_assessment(area: &Area, a: &Assessment<'_>) {
     if a.immediate {
-        println!("IMMEDIATE PROTECTION: call {} now, then {} on {}.", a.call.emergency.number, a.call.now.service, a.call.now.number);
+        println!(
+            "IMMEDIATE PROTECTION: call {} now, then {} on {}.",
+            a.call.emergency.number, a.call.now.service, a.call.now.number
+        );
     }
     if a.found.is_empty() {
         println!("No indicator of {} matched. Tell us more: what has happened, how often, how old is the child?", area.meta.document);
     }
     for f in &a.found {
-        let level = area.level(&f.indicator.level).map_or(f.indicator.level.as_str(), |l| l.name.as_str());
+        let level = area
+            .level(&f.indicator.level)
+            .map_or(f.indicator.level.as_str(), |l| l.name.as_str());
         println!(
             "- [{}] {} (level: {level}, tier {}, score {:.2}{}; matched: {})",
             f.indicator.id,
@@ -110,7 +137,10 @@ fn print_assessment(area: &Area, a: &Assessment<'_>) {
         println!("Level of need: {} (tier {})", o.level.name, a.tier);
         println!("Action: {}", o.action);
     }
-    println!("Call now: {} on {} — {}", a.call.now.service, a.call.now.number, a.call.reason);
+    println!(
+        "Call now: {} on {} — {}",
+        a.call.now.service, a.call.now.number, a.call.reason
+    );
     println!("In an emergency: {}", a.call.emergency.number);
 }
 
@@ -160,12 +190,20 @@ pub fn assess(id: &str, jsonl: bool, at: Option<&str>, text: Option<&str>) -> Re
         let value: serde_json::Value = match serde_json::from_str(&line) {
             Ok(v) => v,
             Err(e) => {
-                writeln!(out, "{}", json!({"line": n + 1, "error": format!("not JSON: {e}")}))?;
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"line": n + 1, "error": format!("not JSON: {e}")})
+                )?;
                 continue;
             }
         };
         let Some(text) = value.get("text").and_then(|t| t.as_str()) else {
-            writeln!(out, "{}", json!({"id": value.get("id"), "line": n + 1, "error": "no \"text\" string"}))?;
+            writeln!(
+                out,
+                "{}",
+                json!({"id": value.get("id"), "line": n + 1, "error": "no \"text\" string"})
+            )?;
             continue;
         };
         let a = assess_text(area, &matcher, &rules.bank_holidays, text, at)?;
@@ -178,9 +216,14 @@ pub fn assess(id: &str, jsonl: bool, at: Option<&str>, text: Option<&str>) -> Re
 /// `frontdoor eval --cases FILE [--area ID|all]`.
 pub fn eval(cases_path: &Path, which: &str) -> Result<ExitCode> {
     let rules = load()?;
-    let text = std::fs::read_to_string(cases_path).with_context(|| format!("reading {}", cases_path.display()))?;
+    let text = std::fs::read_to_string(cases_path)
+        .with_context(|| format!("reading {}", cases_path.display()))?;
     let mut cases = Vec::new();
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let case: Case = serde_json::from_str(line)
             .with_context(|| format!("{}:{}: not a case", cases_path.display(), n + 1))?;
         cases.push(case);
@@ -200,13 +243,24 @@ pub fn eval(cases_path: &Path, which: &str) -> Result<ExitCode> {
             let start = Instant::now();
             let a = assess_text(area, &matcher, &rules.bank_holidays, &case.text, at)?;
             micros.push(start.elapsed().as_secs_f64() * 1e6);
-            predictions.push(Prediction { tier: a.tier, immediate: a.immediate });
+            predictions.push(Prediction {
+                tier: a.tier,
+                immediate: a.immediate,
+            });
         }
         micros.sort_by(f64::total_cmp);
         let r = eval::report(&cases, &predictions);
-        let ok = r.tier_accuracy >= 0.8 && r.immediate_recall >= 1.0 && r.severe_under_triage == 0 && r.tier4_below_3 <= 0.05;
+        let ok = r.tier_accuracy >= 0.8
+            && r.immediate_recall >= 1.0
+            && r.severe_under_triage == 0
+            && r.tier4_below_3 <= 0.05;
         all_ok &= ok;
-        println!("== {} ({} cases) {}", area.id(), r.cases, if ok { "targets met" } else { "TARGETS NOT MET" });
+        println!(
+            "== {} ({} cases) {}",
+            area.id(),
+            r.cases,
+            if ok { "targets met" } else { "TARGETS NOT MET" }
+        );
         println!(
             "tier accuracy {:.1}%  under-triage {:.1}%  severe under-triage {}  tier-4 below 3 {:.1}%",
             r.tier_accuracy * 100.0,
@@ -219,7 +273,16 @@ pub fn eval(cases_path: &Path, which: &str) -> Result<ExitCode> {
             r.immediate_recall * 100.0,
             r.immediate_precision * 100.0
         );
-        println!("latency per message: median {:.0} µs, p99 {:.0} µs", eval::quantile(&micros, 0.5), eval::quantile(&micros, 0.99));
+        println!(
+            "index: {} indicators, about {} KiB",
+            area.indicators.len(),
+            matcher.approx_heap_bytes() / 1024
+        );
+        println!(
+            "latency per message: median {:.0} µs, p99 {:.0} µs",
+            eval::quantile(&micros, 0.5),
+            eval::quantile(&micros, 0.99)
+        );
         println!("confusion (rows expected tier 0-4, columns predicted 0-4):");
         for (t, row) in r.confusion.iter().enumerate().skip(1) {
             println!("  {t}: {:?}", row);
@@ -228,5 +291,9 @@ pub fn eval(cases_path: &Path, which: &str) -> Result<ExitCode> {
             println!("under-triaged: {}", r.under.join(" "));
         }
     }
-    Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

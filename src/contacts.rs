@@ -62,21 +62,34 @@ pub fn hours_text(contact: &Contact) -> Option<String> {
     let spans: Vec<String> = contact
         .hours
         .iter()
-        .map(|h| OpeningHours::parse(h).map(|o| o.to_string()).unwrap_or_else(|_| h.clone()))
+        .map(|h| {
+            OpeningHours::parse(h)
+                .map(|o| o.to_string())
+                .unwrap_or_else(|_| h.clone())
+        })
         .collect();
     Some(spans.join(", "))
 }
 
 /// Who to call in `area` at local time `at`.
-pub fn call_now<'a>(area: &'a Area, holidays: &BankHolidays, at: NaiveDateTime) -> Result<CallNow<'a>, ContactsError> {
+pub fn call_now<'a>(
+    area: &'a Area,
+    holidays: &BankHolidays,
+    at: NaiveDateTime,
+) -> Result<CallNow<'a>, ContactsError> {
     let missing = || ContactsError::Missing(area.id().to_string());
     let emergency = area.emergency().ok_or_else(missing)?;
-    let front = area.contacts_for(Purpose::FrontDoor).next().ok_or_else(missing)?;
+    let front = area
+        .contacts_for(Purpose::FrontDoor)
+        .next()
+        .ok_or_else(missing)?;
     let ooh = area.contacts_for(Purpose::OutOfHours).next();
     let holiday = holidays.on(at.date());
     let when = match holiday {
         Some(h) => format!("it is a bank holiday ({})", h.name),
-        None if matches!(at.weekday(), Weekday::Sat | Weekday::Sun) => "it is the weekend".to_string(),
+        None if matches!(at.weekday(), Weekday::Sat | Weekday::Sun) => {
+            "it is the weekend".to_string()
+        }
         None => "it is outside its opening hours".to_string(),
     };
     let answer = match (is_open(front, at, holidays), ooh) {
@@ -235,7 +248,9 @@ pub fn source_ref(area: &Area, contact: &Contact) -> String {
 
 /// UK local time (Europe/London, with summer time) for an instant.
 pub fn uk_local(instant: chrono::DateTime<chrono::Utc>) -> NaiveDateTime {
-    instant.with_timezone(&chrono_tz::Europe::London).naive_local()
+    instant
+        .with_timezone(&chrono_tz::Europe::London)
+        .naive_local()
 }
 
 /// Parses a UK local time given as `YYYY-MM-DDTHH:MM` (seconds optional).

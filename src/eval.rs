@@ -126,12 +126,29 @@ mod tests {
 
     #[test]
     fn counts_under_triage_and_immediate() {
-        let cases = [case(4, true), case(4, false), case(2, false), case(1, false)];
+        let cases = [
+            case(4, true),
+            case(4, false),
+            case(2, false),
+            case(1, false),
+        ];
         let preds = [
-            Prediction { tier: 4, immediate: true },
-            Prediction { tier: 2, immediate: false },
-            Prediction { tier: 3, immediate: true },
-            Prediction { tier: 1, immediate: false },
+            Prediction {
+                tier: 4,
+                immediate: true,
+            },
+            Prediction {
+                tier: 2,
+                immediate: false,
+            },
+            Prediction {
+                tier: 3,
+                immediate: true,
+            },
+            Prediction {
+                tier: 1,
+                immediate: false,
+            },
         ];
         let r = report(&cases, &preds);
         assert_eq!(r.tier_accuracy, 0.5);

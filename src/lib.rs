@@ -4,15 +4,27 @@
 //!
 //! - [`rules`]: the threshold documents as validated data (load, validate, trace to source).
 //! - [`contacts`]: who to call at a given UK local time (hours, weekends, bank holidays).
+//! - [`dialogue`]: the consultation script as data and the pure engine that runs it.
+//! - [`record`]: the consultation feedback record, rendered as Markdown, text and JSON (pure).
+//! - [`config`]: the one configuration, read from the environment once; secrets hidden in Debug.
+//! - [`store`]: durable sled storage of sessions, records and references (the only file naming sled).
+//! - [`app`]: load session, step the engine, save (flushed), reply: the entry point of every front end.
+//! - [`terminal`]: the terminal chat over any reader and writer.
 //!
 //! Invariants:
 //! - the core modules do no I/O and take `now` as a parameter;
 //! - every shipped data file is loaded by a test;
 //! - every phone number shown to a user comes from `rules/`.
 
-pub mod rules;
-pub mod contacts;
-pub mod triage;
-pub mod matcher;
+pub mod app;
 pub mod assess;
+pub mod config;
+pub mod contacts;
+pub mod dialogue;
 pub mod eval;
+pub mod matcher;
+pub mod record;
+pub mod rules;
+pub mod store;
+pub mod terminal;
+pub mod triage;

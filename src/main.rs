@@ -8,10 +8,15 @@ use clap::{Parser, Subcommand};
 
 use frontdoor::rules::{self, RuleSet};
 
+mod chat_cli;
 mod cli;
 
 #[derive(Parser)]
-#[command(name = "frontdoor", version, about = "A children's-services Front Door consultation, any hour of the day")]
+#[command(
+    name = "frontdoor",
+    version,
+    about = "A children's-services Front Door consultation, any hour of the day"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -49,6 +54,22 @@ enum Command {
         at: Option<String>,
         /// The concern, in free text.
         text: Option<String>,
+    },
+    /// Start a consultation in the terminal (the default when no command is given).
+    Chat,
+    /// List, show, export, delete or purge consultation records.
+    Records {
+        #[command(subcommand)]
+        command: chat_cli::RecordsCommand,
+    },
+    /// Benchmark full consultations through engine and store (durable writes).
+    Bench {
+        /// How many consultations.
+        #[arg(long, default_value_t = 200)]
+        consultations: usize,
+        /// Keep the data in this directory (default: a temporary one, removed after).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Measure the matcher on labelled cases: accuracy, under-triage, immediate recall, latency.
     Eval {
@@ -92,18 +113,23 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Some(Command::Rules { command: RulesCommand::Check { dir, seeds } }) => rules_check(dir, seeds),
-        Some(Command::Rules { command: RulesCommand::Export { area } }) => cli::rules_export(area.as_deref()),
+        Some(Command::Rules {
+            command: RulesCommand::Check { dir, seeds },
+        }) => rules_check(dir, seeds),
+        Some(Command::Rules {
+            command: RulesCommand::Export { area },
+        }) => cli::rules_export(area.as_deref()),
         Some(Command::Contacts { area, at, json }) => cli::contacts(&area, at.as_deref(), json),
-        Some(Command::Assess { area, jsonl, at, text }) => cli::assess(&area, jsonl, at.as_deref(), text.as_deref()),
+        Some(Command::Assess {
+            area,
+            jsonl,
+            at,
+            text,
+        }) => cli::assess(&area, jsonl, at.as_deref(), text.as_deref()),
         Some(Command::Eval { cases, area }) => cli::eval(&cases, &area),
-        None => {
-            let rules = rules::load_embedded()?;
-            for a in rules.areas() {
-                println!("{}: {} indicators", a.id(), a.indicators.len());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Some(Command::Records { command }) => chat_cli::records(command),
+        Some(Command::Bench { consultations, dir }) => chat_cli::bench(consultations, dir),
+        Some(Command::Chat) | None => chat_cli::chat(),
     }
 }
 
@@ -126,15 +152,26 @@ fn rules_check(dir: Option<PathBuf>, seeds: Option<PathBuf>) -> Result<ExitCode>
     if let Some(seeds) = seeds {
         for area in rules.areas() {
             let path = seeds.join(&area.meta.seed);
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading seed {}", path.display()))?;
-            problems.extend(rules::trace::check(&format!("{}.toml", area.id()), area, &text));
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading seed {}", path.display()))?;
+            problems.extend(rules::trace::check(
+                &format!("{}.toml", area.id()),
+                area,
+                &text,
+            ));
         }
     }
     for p in &problems {
         eprintln!("{p}");
     }
     for area in rules.areas() {
-        println!("{}: {} levels, {} indicators, {} contacts", area.id(), area.levels.len(), area.indicators.len(), area.contacts.len());
+        println!(
+            "{}: {} levels, {} indicators, {} contacts",
+            area.id(),
+            area.levels.len(),
+            area.indicators.len(),
+            area.contacts.len()
+        );
     }
     if problems.is_empty() {
         println!("rules ok");

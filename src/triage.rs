@@ -43,7 +43,11 @@ pub fn decide<'a>(area: &'a Area, confirmed: &[&'a Indicator]) -> Option<Outcome
         } else {
             area.decision.text.clone()
         },
-        source: if needs.is_empty() { lowest.source } else { area.decision.source },
+        source: if needs.is_empty() {
+            lowest.source
+        } else {
+            area.decision.source
+        },
     };
 
     if area.decision.highest_wins {
@@ -64,11 +68,14 @@ pub fn decide<'a>(area: &'a Area, confirmed: &[&'a Indicator]) -> Option<Outcome
     for step in &area.decision.steps {
         let count = needs
             .iter()
-            .filter(|i| step.levels.iter().any(|l| *l == i.level))
+            .filter(|i| step.levels.contains(&i.level))
             .count();
         if count as u32 >= step.min_count {
             if let Some(level) = area.level(&step.outcome) {
-                let action = step.response.clone().unwrap_or_else(|| level.response.clone());
+                let action = step
+                    .response
+                    .clone()
+                    .unwrap_or_else(|| level.response.clone());
                 let rule = format!("{} ({} matching indicator(s))", area.decision.text, count);
                 best.raise(level.tier, level, action, rule, step.source);
             }
@@ -79,7 +86,11 @@ pub fn decide<'a>(area: &'a Area, confirmed: &[&'a Indicator]) -> Option<Outcome
     }
     // Explicit tier overrides (significant harm) and immediate protection lift the outcome.
     for ind in &needs {
-        let tier = if ind.immediate { 4 } else { ind.tier.unwrap_or(0) };
+        let tier = if ind.immediate {
+            4
+        } else {
+            ind.tier.unwrap_or(0)
+        };
         if tier > best.tier {
             let level = area
                 .level_for_tier(tier)

@@ -17,7 +17,13 @@ fn run<'a>(rules: &'a RuleSet, area: &str, text: &str) -> Assessment<'a> {
     assess(area, &matcher, &rules.bank_holidays, text, at).expect("assessment")
 }
 
-const AREAS: [&str; 5] = ["medway", "salford", "stoke-on-trent", "warwickshire", "warwickshire-2018"];
+const AREAS: [&str; 5] = [
+    "medway",
+    "salford",
+    "stoke-on-trent",
+    "warwickshire",
+    "warwickshire-2018",
+];
 
 #[test]
 fn red_flags_are_immediate_in_every_area() {
@@ -47,7 +53,11 @@ fn negation_and_reassurance_do_not_raise_alarm() {
     for area in AREAS {
         let a = run(&rules, area, "small bruise on shin, he fell at football on sat, mum told us straight away and it matches what he says. no other worries");
         assert!(!a.immediate, "{area}: {:?}", a.analysis.red_flags);
-        let b = run(&rules, area, "no marks seen, not self-harming, denies any hitting at home");
+        let b = run(
+            &rules,
+            area,
+            "no marks seen, not self-harming, denies any hitting at home",
+        );
         assert!(!b.immediate, "{area}: {:?}", b.analysis.red_flags);
     }
 }
@@ -57,16 +67,30 @@ fn abbreviations_and_typos_are_understood() {
     let rules = rules();
     for area in AREAS {
         // Salford's indicator tables were lost (images in the PDF): it has no domestic abuse row.
-        let has_domestic = rules.area(area).expect("area").indicators.iter().any(|i| i.text.to_lowercase().contains("domestic"));
+        let has_domestic = rules
+            .area(area)
+            .expect("area")
+            .indicators
+            .iter()
+            .any(|i| i.text.to_lowercase().contains("domestic"));
         if !has_domestic {
             assert_eq!(area, "salford");
             continue;
         }
-        let words = |text: &str| -> Vec<String> { run(&rules, area, text).found.iter().map(|f| f.indicator.domain.to_lowercase() + " " + &f.indicator.text.to_lowercase()).collect() };
+        let words = |text: &str| -> Vec<String> {
+            run(&rules, area, text)
+                .found
+                .iter()
+                .map(|f| f.indicator.domain.to_lowercase() + " " + &f.indicator.text.to_lowercase())
+                .collect()
+        };
         let dv = words("mum DV victim, dad back in the house");
         assert!(dv.iter().any(|t| t.contains("domestic")), "{area}: {dv:?}");
         let typo = words("mum domestik abuse vicitm, dad back in the house");
-        assert!(typo.iter().any(|t| t.contains("domestic")), "{area}: {typo:?}");
+        assert!(
+            typo.iter().any(|t| t.contains("domestic")),
+            "{area}: {typo:?}"
+        );
     }
 }
 
@@ -74,7 +98,8 @@ fn abbreviations_and_typos_are_understood() {
 fn several_concerns_in_one_message_are_all_seen() {
     let rules = rules();
     let a = run(&rules, "stoke-on-trent", "rent arrears and eviction notice served. Separately, he is persistently absent from school");
-    let domains: std::collections::HashSet<String> = a.found.iter().map(|f| f.indicator.domain.clone()).collect();
+    let domains: std::collections::HashSet<String> =
+        a.found.iter().map(|f| f.indicator.domain.clone()).collect();
     assert!(domains.len() >= 2, "{domains:?}");
 }
 
@@ -82,7 +107,15 @@ fn several_concerns_in_one_message_are_all_seen() {
 fn hostile_input_gives_a_clear_bounded_answer() {
     let rules = rules();
     let long = "worried about him. ".repeat(600);
-    let inputs = ["", "   \n\t ", long.as_str(), "😀👶🏽🔥", "бить ребенка 打孩子", "\u{0}\u{7}\u{1b}[2J", "a".repeat(10_000).leak()];
+    let inputs = [
+        "",
+        "   \n\t ",
+        long.as_str(),
+        "😀👶🏽🔥",
+        "бить ребенка 打孩子",
+        "\u{0}\u{7}\u{1b}[2J",
+        "a".repeat(10_000).leak(),
+    ];
     for area in AREAS {
         for text in inputs {
             let a = run(&rules, area, text);
@@ -97,9 +130,35 @@ fn hostile_input_gives_a_clear_bounded_answer() {
 fn each_area_s_own_vocabulary() {
     let rules = rules();
     // Warwickshire 2018's colours: a single persistent-absence concern is a single-agency response.
-    let a = run(&rules, "warwickshire-2018", "child is persistently absent from school");
-    assert!(a.found.iter().any(|f| f.indicator.text.to_lowercase().contains("absent")), "{:?}", a.found.iter().map(|f| &f.indicator.text).collect::<Vec<_>>());
+    let a = run(
+        &rules,
+        "warwickshire-2018",
+        "child is persistently absent from school",
+    );
+    assert!(
+        a.found
+            .iter()
+            .any(|f| f.indicator.text.to_lowercase().contains("absent")),
+        "{:?}",
+        a.found
+            .iter()
+            .map(|f| &f.indicator.text)
+            .collect::<Vec<_>>()
+    );
     // Stoke-on-Trent: rent arrears and eviction.
-    let s = run(&rules, "stoke-on-trent", "family served with an eviction notice for rent arrears");
-    assert!(s.found.iter().any(|f| f.indicator.text.to_lowercase().contains("evict")), "{:?}", s.found.iter().map(|f| &f.indicator.text).collect::<Vec<_>>());
+    let s = run(
+        &rules,
+        "stoke-on-trent",
+        "family served with an eviction notice for rent arrears",
+    );
+    assert!(
+        s.found
+            .iter()
+            .any(|f| f.indicator.text.to_lowercase().contains("evict")),
+        "{:?}",
+        s.found
+            .iter()
+            .map(|f| &f.indicator.text)
+            .collect::<Vec<_>>()
+    );
 }

@@ -5,15 +5,21 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use frontdoor::contacts::{call_now, parse_local};
-use frontdoor::rules::{load::EMBEDDED, load::load_sources, load_dir, load_embedded, trace};
+use frontdoor::rules::{load::load_sources, load::EMBEDDED, load_dir, load_embedded, trace};
 
 fn sources() -> Vec<(String, String)> {
-    EMBEDDED.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect()
+    EMBEDDED
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect()
 }
 
 fn with_edit(file: &str, from: &str, to: &str) -> Vec<(String, String)> {
     let mut files = sources();
-    let f = files.iter_mut().find(|(n, _)| n == file).expect("file exists");
+    let f = files
+        .iter_mut()
+        .find(|(n, _)| n == file)
+        .expect("file exists");
     assert!(f.1.contains(from), "{file} holds {from:?}");
     f.1 = f.1.replacen(from, to, 1);
     files
@@ -29,8 +35,22 @@ fn problems(files: Vec<(String, String)>) -> String {
 #[test]
 fn shipped_rules_load_and_match_the_directory() {
     let embedded = load_embedded().expect("built-in rules are valid");
-    let on_disk = load_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules").as_path()).expect("rules/ is valid");
-    assert_eq!(embedded.area_ids(), vec!["medway", "salford", "stoke-on-trent", "warwickshire", "warwickshire-2018"]);
+    let on_disk = load_dir(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("rules")
+            .as_path(),
+    )
+    .expect("rules/ is valid");
+    assert_eq!(
+        embedded.area_ids(),
+        vec![
+            "medway",
+            "salford",
+            "stoke-on-trent",
+            "warwickshire",
+            "warwickshire-2018"
+        ]
+    );
     assert_eq!(on_disk.area_ids(), embedded.area_ids());
 }
 
@@ -47,7 +67,14 @@ fn every_cited_line_holds_the_quoted_words() {
         let text = std::fs::read_to_string(seeds.join(&area.meta.seed)).expect("seed readable");
         all.extend(trace::check(area.id(), area, &text));
     }
-    assert!(all.is_empty(), "untraceable items:\n{}", all.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"));
+    assert!(
+        all.is_empty(),
+        "untraceable items:\n{}",
+        all.iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
 
 #[test]
@@ -57,7 +84,9 @@ fn indicators_per_area_and_level() {
     let mut counts = BTreeMap::new();
     for area in rules.areas() {
         for i in &area.indicators {
-            *counts.entry(format!("{}/{}", area.id(), i.level)).or_insert(0) += 1;
+            *counts
+                .entry(format!("{}/{}", area.id(), i.level))
+                .or_insert(0) += 1;
         }
     }
     let expected = [
@@ -93,35 +122,74 @@ fn a_duplicate_id_is_refused() {
     let rules = load_embedded().expect("valid");
     let area = rules.area("medway").expect("medway");
     let (a, b) = (&area.indicators[0].id, &area.indicators[1].id);
-    let msg = problems(with_edit("medway.toml", &format!("id = \"{b}\""), &format!("id = \"{a}\"")));
-    assert!(msg.contains("medway.toml") && msg.contains("duplicate indicator id"), "{msg}");
+    let msg = problems(with_edit(
+        "medway.toml",
+        &format!("id = \"{b}\""),
+        &format!("id = \"{a}\""),
+    ));
+    assert!(
+        msg.contains("medway.toml") && msg.contains("duplicate indicator id"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn an_unknown_level_is_refused() {
-    let msg = problems(with_edit("salford.toml", "level = \"getting-help\"", "level = \"getting-lost\""));
-    assert!(msg.contains("salford.toml") && msg.contains("\"getting-lost\" does not exist"), "{msg}");
+    let msg = problems(with_edit(
+        "salford.toml",
+        "level = \"getting-help\"",
+        "level = \"getting-lost\"",
+    ));
+    assert!(
+        msg.contains("salford.toml") && msg.contains("\"getting-lost\" does not exist"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn a_bad_number_is_refused() {
-    let msg = problems(with_edit("stoke-on-trent.toml", "number = \"01782 234234\"", "number = \"01782 23423X\""));
-    assert!(msg.contains("stoke-on-trent.toml") && msg.contains("only digits and spaces"), "{msg}");
+    let msg = problems(with_edit(
+        "stoke-on-trent.toml",
+        "number = \"01782 234234\"",
+        "number = \"01782 23423X\"",
+    ));
+    assert!(
+        msg.contains("stoke-on-trent.toml") && msg.contains("only digits and spaces"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn bad_hours_are_refused() {
-    let msg = problems(with_edit("stoke-on-trent.toml", "mon-thu 08:30-17:00", "mon-thu 17:00-08:30"));
-    assert!(msg.contains("closing time must be after opening time"), "{msg}");
+    let msg = problems(with_edit(
+        "stoke-on-trent.toml",
+        "mon-thu 08:30-17:00",
+        "mon-thu 17:00-08:30",
+    ));
+    assert!(
+        msg.contains("closing time must be after opening time"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn every_problem_is_reported_not_just_the_first() {
-    let mut files = with_edit("stoke-on-trent.toml", "number = \"01782 234234\"", "number = \"01782 23423X\"");
-    let f = files.iter_mut().find(|(n, _)| n == "salford.toml").expect("salford");
-    f.1 = f.1.replacen("level = \"getting-help\"", "level = \"getting-lost\"", 1);
+    let mut files = with_edit(
+        "stoke-on-trent.toml",
+        "number = \"01782 234234\"",
+        "number = \"01782 23423X\"",
+    );
+    let f = files
+        .iter_mut()
+        .find(|(n, _)| n == "salford.toml")
+        .expect("salford");
+    f.1 =
+        f.1.replacen("level = \"getting-help\"", "level = \"getting-lost\"", 1);
     let msg = problems(files);
-    assert!(msg.contains("stoke-on-trent.toml") && msg.contains("salford.toml"), "{msg}");
+    assert!(
+        msg.contains("stoke-on-trent.toml") && msg.contains("salford.toml"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -132,7 +200,10 @@ fn a_syntax_error_names_its_line() {
 
 #[test]
 fn missing_bank_holidays_are_refused() {
-    let files: Vec<_> = sources().into_iter().filter(|(n, _)| n != "bank-holidays.toml").collect();
+    let files: Vec<_> = sources()
+        .into_iter()
+        .filter(|(n, _)| n != "bank-holidays.toml")
+        .collect();
     assert!(problems(files).contains("bank-holidays.toml"));
 }
 
@@ -140,18 +211,43 @@ fn now_number(area: &str, at: &str) -> String {
     let rules = load_embedded().expect("valid");
     let area = rules.area(area).expect("area");
     let at = parse_local(at).expect("time");
-    call_now(area, &rules.bank_holidays, at).expect("contacts").now.number.clone()
+    call_now(area, &rules.bank_holidays, at)
+        .expect("contacts")
+        .now
+        .number
+        .clone()
 }
 
 #[test]
 fn stoke_on_trent_by_the_clock() {
-    assert_eq!(now_number("stoke-on-trent", "2026-11-24T10:00"), "01782 235100"); // Tuesday
-    assert_eq!(now_number("stoke-on-trent", "2026-11-20T16:45"), "01782 234234"); // Friday after 16:30
-    assert_eq!(now_number("stoke-on-trent", "2026-11-26T16:45"), "01782 235100"); // Thursday before 17:00
-    assert_eq!(now_number("stoke-on-trent", "2026-12-25T10:00"), "01782 234234"); // Christmas Day
-    assert_eq!(now_number("stoke-on-trent", "2026-12-28T10:00"), "01782 234234"); // Boxing Day substitute
-    assert_eq!(now_number("stoke-on-trent", "2026-11-24T07:59"), "01782 234234"); // before opening
-    assert_eq!(now_number("stoke-on-trent", "2026-11-22T12:00"), "01782 234234"); // Sunday
+    assert_eq!(
+        now_number("stoke-on-trent", "2026-11-24T10:00"),
+        "01782 235100"
+    ); // Tuesday
+    assert_eq!(
+        now_number("stoke-on-trent", "2026-11-20T16:45"),
+        "01782 234234"
+    ); // Friday after 16:30
+    assert_eq!(
+        now_number("stoke-on-trent", "2026-11-26T16:45"),
+        "01782 235100"
+    ); // Thursday before 17:00
+    assert_eq!(
+        now_number("stoke-on-trent", "2026-12-25T10:00"),
+        "01782 234234"
+    ); // Christmas Day
+    assert_eq!(
+        now_number("stoke-on-trent", "2026-12-28T10:00"),
+        "01782 234234"
+    ); // Boxing Day substitute
+    assert_eq!(
+        now_number("stoke-on-trent", "2026-11-24T07:59"),
+        "01782 234234"
+    ); // before opening
+    assert_eq!(
+        now_number("stoke-on-trent", "2026-11-22T12:00"),
+        "01782 234234"
+    ); // Sunday
 }
 
 #[test]
@@ -167,8 +263,15 @@ fn no_stated_hours_gives_the_front_door_with_the_fallback_on_weekdays() {
     let at = parse_local("2026-11-24T10:00").expect("time");
     let answer = call_now(area, &rules.bank_holidays, at).expect("contacts");
     assert_eq!(answer.now.number, "01926 414144");
-    assert!(answer.reason.contains("states no opening hours"), "{}", answer.reason);
-    assert_eq!(answer.fallback.map(|c| c.number.as_str()), Some("01926 886922"));
+    assert!(
+        answer.reason.contains("states no opening hours"),
+        "{}",
+        answer.reason
+    );
+    assert_eq!(
+        answer.fallback.map(|c| c.number.as_str()),
+        Some("01926 886922")
+    );
 }
 
 #[test]
@@ -187,10 +290,17 @@ fn the_2018_triage_tool_counts_issues() {
     let rules = load_embedded().expect("valid");
     let area = rules.area("warwickshire-2018").expect("area");
     let at = |level: &str, n: usize| -> Vec<&frontdoor::rules::Indicator> {
-        area.indicators.iter().filter(|i| i.level == level && !i.positive).take(n).collect()
+        area.indicators
+            .iter()
+            .filter(|i| i.level == level && !i.positive)
+            .take(n)
+            .collect()
     };
     let one_orange = decide(area, &at("orange", 1)).expect("outcome");
-    assert_eq!(one_orange.level.id, "yellow", "1 orange issue = single-agency response");
+    assert_eq!(
+        one_orange.level.id, "yellow",
+        "1 orange issue = single-agency response"
+    );
     let mut two = at("yellow", 1);
     two.extend(at("orange", 1));
     assert_eq!(decide(area, &two).expect("outcome").level.id, "orange");
@@ -204,8 +314,16 @@ fn highest_level_wins_elsewhere() {
     use frontdoor::triage::decide;
     let rules = load_embedded().expect("valid");
     let area = rules.area("stoke-on-trent").expect("area");
-    let low = area.indicators.iter().find(|i| i.level == "getting-help").expect("one");
-    let high = area.indicators.iter().find(|i| i.level == "getting-risk-support" && !i.positive).expect("one");
+    let low = area
+        .indicators
+        .iter()
+        .find(|i| i.level == "getting-help")
+        .expect("one");
+    let high = area
+        .indicators
+        .iter()
+        .find(|i| i.level == "getting-risk-support" && !i.positive)
+        .expect("one");
     assert_eq!(decide(area, &[low]).expect("outcome").tier, 2);
     assert_eq!(decide(area, &[low, high]).expect("outcome").tier, 4);
 }

@@ -38,7 +38,16 @@ pub fn normalise(text: &str) -> String {
 pub fn is_dont_know(text: &str) -> bool {
     matches!(
         normalise(text).as_str(),
-        "don't know" | "dont know" | "do not know" | "dk" | "not known" | "unknown" | "no idea" | "not sure" | "i don't know" | "i dont know"
+        "don't know"
+            | "dont know"
+            | "do not know"
+            | "dk"
+            | "not known"
+            | "unknown"
+            | "no idea"
+            | "not sure"
+            | "i don't know"
+            | "i dont know"
     )
 }
 
@@ -70,20 +79,45 @@ pub fn parse_text(text: &str) -> Result<String, Hint> {
 pub fn parse_name(text: &str) -> Result<String, Hint> {
     let t = parse_text(text)?;
     let n = normalise(&t);
-    if matches!(n.as_str(), "anonymous" | "anon" | "n/a" | "na" | "none" | "no" | "prefer not to say" | "rather not say" | "x") {
+    if matches!(
+        n.as_str(),
+        "anonymous"
+            | "anon"
+            | "n/a"
+            | "na"
+            | "none"
+            | "no"
+            | "prefer not to say"
+            | "rather not say"
+            | "x"
+    ) {
         return Err(hint("Front doors do not take anonymous consultations: please give a name (the front door needs to know who it is advising and about whom)."));
     }
     if t.chars().count() > 100 {
         return Err(hint("A name of up to 100 characters, please."));
     }
     if t.chars().any(|c| c.is_ascii_digit()) {
-        return Err(hint("A name should not contain digits. Please type the name, e.g. \"Sam Fictional\"."));
+        return Err(hint(
+            "A name should not contain digits. Please type the name, e.g. \"Sam Fictional\".",
+        ));
     }
     if !t.chars().any(char::is_alphabetic) {
         return Err(hint("Please type a name with letters in it."));
     }
-    if t.chars().any(|c| !(c.is_alphabetic() || c == ' ' || c == '-' || c == '\'' || c == '.' || c == '’' || c == '(' || c == ')' || c == ',')) {
-        return Err(hint("A name can have letters, spaces, hyphens and apostrophes. Please type the name only."));
+    if t.chars().any(|c| {
+        !(c.is_alphabetic()
+            || c == ' '
+            || c == '-'
+            || c == '\''
+            || c == '.'
+            || c == '’'
+            || c == '('
+            || c == ')'
+            || c == ',')
+    }) {
+        return Err(hint(
+            "A name can have letters, spaces, hyphens and apostrophes. Please type the name only.",
+        ));
     }
     Ok(t.split_whitespace().collect::<Vec<_>>().join(" "))
 }
@@ -119,7 +153,11 @@ pub fn parse_contact(text: &str) -> Result<ContactDetail, Hint> {
 }
 
 fn parse_email(t: &str) -> Result<String, Hint> {
-    let bad = || hint(format!("\"{t}\" does not look like an email address (it should be like name@example.org)."));
+    let bad = || {
+        hint(format!(
+            "\"{t}\" does not look like an email address (it should be like name@example.org)."
+        ))
+    };
     if t.chars().any(char::is_whitespace) || t.len() > 254 {
         return Err(bad());
     }
@@ -128,7 +166,9 @@ fn parse_email(t: &str) -> Result<String, Hint> {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
     if local.is_empty() || local.contains('@') || !domain_ok {
         return Err(bad());
     }
@@ -141,18 +181,28 @@ fn parse_phone(t: &str) -> Result<String, Hint> {
             "\"{t}\" has letters in it: a phone number has only digits (spaces are fine), e.g. 01632 960123. Or give an email address."
         )));
     }
-    if !t.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '(' | ')' | '-')) {
+    if !t
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '(' | ')' | '-'))
+    {
         return Err(hint("A phone number has only digits, spaces and perhaps +44, e.g. 01632 960123. Or give an email address."));
     }
     let mut digits: String = t.chars().filter(char::is_ascii_digit).collect();
     if t.trim_start().starts_with('+') {
         if !digits.starts_with("44") {
-            return Err(hint("Please give a UK number (starting 0 or +44), or an email address."));
+            return Err(hint(
+                "Please give a UK number (starting 0 or +44), or an email address.",
+            ));
         }
-        digits = format!("0{}", digits.trim_start_matches("44").trim_start_matches('0'));
+        digits = format!(
+            "0{}",
+            digits.trim_start_matches("44").trim_start_matches('0')
+        );
     }
     if !digits.starts_with('0') {
-        return Err(hint("A UK phone number starts with 0 (or +44), e.g. 01632 960123 or 07700 900123."));
+        return Err(hint(
+            "A UK phone number starts with 0 (or +44), e.g. 01632 960123 or 07700 900123.",
+        ));
     }
     if !(digits.len() == 11 || (digits.len() == 10 && digits.starts_with("01"))) {
         return Err(hint(format!(
@@ -160,7 +210,11 @@ fn parse_phone(t: &str) -> Result<String, Hint> {
             digits.len()
         )));
     }
-    let (a, b) = if digits.starts_with("02") { digits.split_at(3) } else { digits.split_at(5) };
+    let (a, b) = if digits.starts_with("02") {
+        digits.split_at(3)
+    } else {
+        digits.split_at(5)
+    };
     Ok(format!("{a} {b}"))
 }
 
@@ -216,7 +270,9 @@ impl ChildAge {
                 format!("born {} ({age})", dob.format("%d/%m/%Y"))
             }
             ChildAge::Years { years } => format!("age {years}"),
-            ChildAge::Months { months } => format!("{months} month{} old", if *months == 1 { "" } else { "s" }),
+            ChildAge::Months { months } => {
+                format!("{months} month{} old", if *months == 1 { "" } else { "s" })
+            }
             ChildAge::Unborn { due } => format!("unborn, due {}", due.format("%d/%m/%Y")),
         }
     }
@@ -230,36 +286,75 @@ fn months_between(from: NaiveDate, to: NaiveDate) -> u32 {
     m.max(0) as u32
 }
 
-const MONTHS: [&str; 12] = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
 
 /// A date as people type it: 12/05/2017, 12-5-17, 2017-05-12, 12 May 2017. Impossible dates
 /// (31/02/2019) get a hint naming the problem.
 pub fn parse_date(text: &str) -> Result<NaiveDate, Hint> {
     let t = normalise(text);
-    let bad = || hint(format!("\"{}\" is not a date I can read. Please use day/month/year, e.g. 12/05/2017.", text.trim()));
-    let parts: Vec<&str> = t.split(|c: char| c == '/' || c == '-' || c == '.' || c == ' ' || c == ',').filter(|p| !p.is_empty()).collect();
+    let bad = || {
+        hint(format!(
+            "\"{}\" is not a date I can read. Please use day/month/year, e.g. 12/05/2017.",
+            text.trim()
+        ))
+    };
+    let parts: Vec<&str> = t
+        .split(['/', '-', '.', ' ', ','])
+        .filter(|p| !p.is_empty())
+        .collect();
     if parts.len() != 3 {
         return Err(bad());
     }
     let num = |s: &str| s.parse::<u32>().ok();
     let month_word = |s: &str| {
         let s = s.trim_end_matches('.');
-        MONTHS.iter().position(|m| s.len() >= 3 && m.starts_with(s)).map(|i| i as u32 + 1)
+        MONTHS
+            .iter()
+            .position(|m| s.len() >= 3 && m.starts_with(s))
+            .map(|i| i as u32 + 1)
     };
     let day_num = |s: &str| num(s.trim_end_matches(|c: char| c.is_alphabetic()));
-    let (day, month, year, year_text) = if parts[0].len() == 4 {
-        (num(parts[2]).ok_or_else(bad)?, num(parts[1]).ok_or_else(bad)?, num(parts[0]).ok_or_else(bad)?, parts[0])
-    } else {
-        let month = num(parts[1]).or_else(|| month_word(parts[1])).ok_or_else(bad)?;
-        (day_num(parts[0]).ok_or_else(bad)?, month, num(parts[2]).ok_or_else(bad)?, parts[2])
-    };
+    let (day, month, year, year_text) =
+        if parts[0].len() == 4 && parts[0].chars().all(|c| c.is_ascii_digit()) {
+            (
+                num(parts[2]).ok_or_else(bad)?,
+                num(parts[1]).ok_or_else(bad)?,
+                num(parts[0]).ok_or_else(bad)?,
+                parts[0],
+            )
+        } else {
+            let month = num(parts[1])
+                .or_else(|| month_word(parts[1]))
+                .ok_or_else(bad)?;
+            (
+                day_num(parts[0]).ok_or_else(bad)?,
+                month,
+                num(parts[2]).ok_or_else(bad)?,
+                parts[2],
+            )
+        };
     let year = match year_text.len() {
         4 => year as i32,
         2 => 2000 + year as i32,
         _ => return Err(bad()),
     };
     if !(1..=12).contains(&month) {
-        return Err(hint(format!("There is no month {month}: please use day/month/year, e.g. 12/05/2017.")));
+        return Err(hint(format!(
+            "There is no month {month}: please use day/month/year, e.g. 12/05/2017."
+        )));
     }
     NaiveDate::from_ymd_opt(year, month, day).ok_or_else(|| {
         let last = (28..=31).rev().find(|d| NaiveDate::from_ymd_opt(year, month, *d).is_some()).unwrap_or(28);
@@ -283,18 +378,38 @@ fn capitalise(s: &str) -> String {
 pub fn parse_child_age(text: &str, today: NaiveDate) -> Result<ChildAge, Hint> {
     let t = normalise(text);
     if t.is_empty() {
-        return Err(hint("Please give a date of birth (e.g. 12/05/2017) or an age (e.g. 8), or \"don't know\"."));
+        return Err(hint(
+            "Please give a date of birth (e.g. 12/05/2017) or an age (e.g. 8), or \"don't know\".",
+        ));
     }
-    if t.contains("unborn") || t.contains("pregnan") || t.starts_with("due") || t.contains("not born") || t.contains("not yet born") {
+    if t.contains("unborn")
+        || t.contains("pregnan")
+        || t.starts_with("due")
+        || t.contains("not born")
+        || t.contains("not yet born")
+    {
         return parse_due(&t, today);
     }
     // A bare number, or "8 years", "age 8", "8 yrs old", "3 months", "6 weeks".
-    let words: Vec<&str> = t.split(|c: char| c.is_whitespace() || c == '-').filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = t
+        .split(|c: char| c.is_whitespace() || c == '-')
+        .filter(|w| !w.is_empty())
+        .collect();
     let numbers: Vec<u32> = words.iter().filter_map(|w| w.parse::<u32>().ok()).collect();
-    let looks_like_date = t.contains('/') || words.iter().any(|w| w.len() == 4 && w.parse::<u32>().is_ok()) || words.len() >= 3 && words.iter().any(|w| MONTHS.iter().any(|m| w.len() >= 3 && m.starts_with(*w)) && !w.starts_with("mon"));
+    let looks_like_date = t.contains('/')
+        || words
+            .iter()
+            .any(|w| w.len() == 4 && w.parse::<u32>().is_ok())
+        || words.len() >= 3
+            && words.iter().any(|w| {
+                MONTHS.iter().any(|m| w.len() >= 3 && m.starts_with(*w)) && !w.starts_with("mon")
+            });
     if !looks_like_date && numbers.len() == 1 {
         let n = numbers[0];
-        let unit = words.iter().find(|w| w.parse::<u32>().is_err() && !matches!(**w, "age" | "aged" | "old" | "is" | "about" | "around"));
+        let unit = words.iter().find(|w| {
+            w.parse::<u32>().is_err()
+                && !matches!(**w, "age" | "aged" | "old" | "is" | "about" | "around")
+        });
         return match unit.map(|u| u.trim_end_matches('s')) {
             None | Some("year") | Some("yr") | Some("y") | Some("yo") | Some("year old") => {
                 if n > 18 {
@@ -363,7 +478,9 @@ fn parse_due(t: &str, today: NaiveDate) -> Result<ChildAge, Hint> {
         .replace(',', " ");
     let rest = rest.trim();
     if rest.is_empty() {
-        return Err(hint("For an unborn baby, please give the due date too, e.g. \"unborn, due 14/03/2026\"."));
+        return Err(hint(
+            "For an unborn baby, please give the due date too, e.g. \"unborn, due 14/03/2026\".",
+        ));
     }
     let due = parse_date(rest)?;
     let latest = today.checked_add_months(Months::new(10)).unwrap_or(today);
@@ -375,7 +492,10 @@ fn parse_due(t: &str, today: NaiveDate) -> Result<ChildAge, Hint> {
         )));
     }
     if due > latest {
-        return Err(hint(format!("A due date of {} is more than ten months away. Please check it.", due.format("%d/%m/%Y"))));
+        return Err(hint(format!(
+            "A due date of {} is more than ten months away. Please check it.",
+            due.format("%d/%m/%Y")
+        )));
     }
     Ok(ChildAge::Unborn { due })
 }
@@ -395,20 +515,29 @@ pub fn parse_address(text: &str) -> Result<Address, Hint> {
     let tokens: Vec<String> = t
         .split(|c: char| c.is_whitespace() || c == ',')
         .filter(|w| !w.is_empty())
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_ascii_uppercase())
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_ascii_uppercase()
+        })
         .collect();
     // The postcode is usually last: look from the end for "OUT IN" or "OUTIN".
     for i in (0..tokens.len()).rev() {
         if i + 1 < tokens.len() {
             if let Some(pc) = postcode(&tokens[i], &tokens[i + 1]) {
-                return Ok(Address { text: t, postcode: pc });
+                return Ok(Address {
+                    text: t,
+                    postcode: pc,
+                });
             }
         }
         let tok = &tokens[i];
         if (5..=7).contains(&tok.len()) && tok.is_ascii() {
             let (out, inw) = tok.split_at(tok.len() - 3);
             if let Some(pc) = postcode(out, inw) {
-                return Ok(Address { text: t, postcode: pc });
+                return Ok(Address {
+                    text: t,
+                    postcode: pc,
+                });
             }
         }
     }
@@ -423,7 +552,8 @@ pub fn postcode(outward: &str, inward: &str) -> Option<String> {
     let i: Vec<char> = inward.to_ascii_uppercase().chars().collect();
     let a = |c: &char| c.is_ascii_uppercase();
     let d = |c: &char| c.is_ascii_digit();
-    let inward_ok = i.len() == 3 && d(&i[0]) && i[1..].iter().all(|c| a(c) && !"CIKMOV".contains(*c));
+    let inward_ok =
+        i.len() == 3 && d(&i[0]) && i[1..].iter().all(|c| a(c) && !"CIKMOV".contains(*c));
     let outward_ok = match o.as_slice() {
         [x, y] => a(x) && d(y),
         [x, y, z] => a(x) && ((d(y) && d(z)) || (a(y) && d(z)) || (d(y) && a(z))),
@@ -432,7 +562,13 @@ pub fn postcode(outward: &str, inward: &str) -> Option<String> {
     };
     let first_ok = o.first().is_some_and(|c| !"QVX".contains(*c));
     let special = outward.eq_ignore_ascii_case("GIR") && inward.eq_ignore_ascii_case("0AA");
-    ((inward_ok && outward_ok && first_ok) || special).then(|| format!("{} {}", outward.to_ascii_uppercase(), inward.to_ascii_uppercase()))
+    ((inward_ok && outward_ok && first_ok) || special).then(|| {
+        format!(
+            "{} {}",
+            outward.to_ascii_uppercase(),
+            inward.to_ascii_uppercase()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -445,30 +581,72 @@ mod tests {
 
     #[test]
     fn dates_reject_impossible_days_with_a_hint() {
-        let h = parse_child_age("31/02/2019", today()).err().map(|h| h.0).unwrap_or_default();
-        assert!(h.contains("not a date") && h.contains("February 2019 has 28 days"), "{h}");
+        let h = parse_child_age("31/02/2019", today())
+            .err()
+            .map(|h| h.0)
+            .unwrap_or_default();
+        assert!(
+            h.contains("not a date") && h.contains("February 2019 has 28 days"),
+            "{h}"
+        );
         let h = parse_child_age("29/02/2020", today());
-        assert_eq!(h, Ok(ChildAge::Born { dob: NaiveDate::from_ymd_opt(2020, 2, 29).unwrap_or_default() }));
-        assert!(parse_child_age("12/13/2019", today()).err().is_some_and(|h| h.0.contains("no month 13")));
+        assert_eq!(
+            h,
+            Ok(ChildAge::Born {
+                dob: NaiveDate::from_ymd_opt(2020, 2, 29).unwrap_or_default()
+            })
+        );
+        assert!(parse_child_age("12/13/2019", today())
+            .err()
+            .is_some_and(|h| h.0.contains("no month 13")));
     }
 
     #[test]
     fn dates_in_several_forms() {
         let d = NaiveDate::from_ymd_opt(2017, 5, 12).unwrap_or_default();
-        for t in ["12/05/2017", "12-5-2017", "2017-05-12", "12 May 2017", "12th may 2017", "12.05.17"] {
-            assert_eq!(parse_child_age(t, today()), Ok(ChildAge::Born { dob: d }), "{t}");
+        for t in [
+            "12/05/2017",
+            "12-5-2017",
+            "2017-05-12",
+            "12 May 2017",
+            "12th may 2017",
+            "12.05.17",
+        ] {
+            assert_eq!(
+                parse_child_age(t, today()),
+                Ok(ChildAge::Born { dob: d }),
+                "{t}"
+            );
         }
     }
 
     #[test]
     fn ages_are_0_to_18() {
-        assert_eq!(parse_child_age("8", today()), Ok(ChildAge::Years { years: 8 }));
-        assert_eq!(parse_child_age("aged 15 years", today()), Ok(ChildAge::Years { years: 15 }));
-        assert_eq!(parse_child_age("3 months", today()), Ok(ChildAge::Months { months: 3 }));
-        assert_eq!(parse_child_age("6 weeks", today()), Ok(ChildAge::Months { months: 1 }));
-        assert!(parse_child_age("40", today()).err().is_some_and(|h| h.0.contains("older than 18")));
-        assert!(parse_child_age("12/05/1990", today()).err().is_some_and(|h| h.0.contains("under 18")));
-        assert!(parse_child_age("12/05/2027", today()).err().is_some_and(|h| h.0.contains("future")));
+        assert_eq!(
+            parse_child_age("8", today()),
+            Ok(ChildAge::Years { years: 8 })
+        );
+        assert_eq!(
+            parse_child_age("aged 15 years", today()),
+            Ok(ChildAge::Years { years: 15 })
+        );
+        assert_eq!(
+            parse_child_age("3 months", today()),
+            Ok(ChildAge::Months { months: 3 })
+        );
+        assert_eq!(
+            parse_child_age("6 weeks", today()),
+            Ok(ChildAge::Months { months: 1 })
+        );
+        assert!(parse_child_age("40", today())
+            .err()
+            .is_some_and(|h| h.0.contains("older than 18")));
+        assert!(parse_child_age("12/05/1990", today())
+            .err()
+            .is_some_and(|h| h.0.contains("under 18")));
+        assert!(parse_child_age("12/05/2027", today())
+            .err()
+            .is_some_and(|h| h.0.contains("future")));
         assert!(parse_child_age("soon", today()).is_err());
     }
 
@@ -476,11 +654,19 @@ mod tests {
     fn unborn_needs_a_plausible_due_date() {
         assert_eq!(
             parse_child_age("unborn, due 14/03/2027", today()),
-            Ok(ChildAge::Unborn { due: NaiveDate::from_ymd_opt(2027, 3, 14).unwrap_or_default() })
+            Ok(ChildAge::Unborn {
+                due: NaiveDate::from_ymd_opt(2027, 3, 14).unwrap_or_default()
+            })
         );
-        assert!(parse_child_age("unborn", today()).err().is_some_and(|h| h.0.contains("due date")));
-        assert!(parse_child_age("unborn due 01/01/2020", today()).err().is_some_and(|h| h.0.contains("passed")));
-        assert!(parse_child_age("pregnant due 01/01/2029", today()).err().is_some_and(|h| h.0.contains("ten months")));
+        assert!(parse_child_age("unborn", today())
+            .err()
+            .is_some_and(|h| h.0.contains("due date")));
+        assert!(parse_child_age("unborn due 01/01/2020", today())
+            .err()
+            .is_some_and(|h| h.0.contains("passed")));
+        assert!(parse_child_age("pregnant due 01/01/2029", today())
+            .err()
+            .is_some_and(|h| h.0.contains("ten months")));
     }
 
     #[test]
@@ -492,20 +678,44 @@ mod tests {
             ("1 Road, ST42EE", "ST4 2EE"),
             ("10 Downing Street SW1A 2AA", "SW1A 2AA"),
         ] {
-            assert_eq!(parse_address(text).map(|a| a.postcode), Ok(pc.to_string()), "{text}");
+            assert_eq!(
+                parse_address(text).map(|a| a.postcode),
+                Ok(pc.to_string()),
+                "{text}"
+            );
         }
-        for bad in ["12 Example Road", "CV34 4CL", "QQ1 1AA", "12345", "Exampletown"] {
+        for bad in [
+            "12 Example Road",
+            "CV34 4CL",
+            "QQ1 1AA",
+            "12345",
+            "Exampletown",
+        ] {
             assert!(parse_address(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn phones_and_emails() {
-        assert_eq!(parse_contact("01632 960123"), Ok(ContactDetail::Phone("01632 960123".into())));
-        assert_eq!(parse_contact("+44 7700 900123"), Ok(ContactDetail::Phone("07700 900123".into())));
-        assert_eq!(parse_contact("020 7946 0000"), Ok(ContactDetail::Phone("020 79460000".into())));
-        assert_eq!(parse_contact("sam@example.org"), Ok(ContactDetail::Email("sam@example.org".into())));
-        assert!(parse_contact("01632 96O123").err().is_some_and(|h| h.0.contains("letters")));
+        assert_eq!(
+            parse_contact("01632 960123"),
+            Ok(ContactDetail::Phone("01632 960123".into()))
+        );
+        assert_eq!(
+            parse_contact("+44 7700 900123"),
+            Ok(ContactDetail::Phone("07700 900123".into()))
+        );
+        assert_eq!(
+            parse_contact("020 7946 0000"),
+            Ok(ContactDetail::Phone("020 79460000".into()))
+        );
+        assert_eq!(
+            parse_contact("sam@example.org"),
+            Ok(ContactDetail::Email("sam@example.org".into()))
+        );
+        assert!(parse_contact("01632 96O123")
+            .err()
+            .is_some_and(|h| h.0.contains("letters")));
         assert!(parse_contact("12345").is_err());
         assert!(parse_contact("sam@example").is_err());
         assert!(parse_contact("").is_err());
@@ -514,8 +724,13 @@ mod tests {
     #[test]
     fn names_are_not_anonymous() {
         assert_eq!(parse_name("  Sam   Fictional "), Ok("Sam Fictional".into()));
-        assert_eq!(parse_name("Aoife O'Example-Smith"), Ok("Aoife O'Example-Smith".into()));
-        assert!(parse_name("anonymous").err().is_some_and(|h| h.0.contains("anonymous")));
+        assert_eq!(
+            parse_name("Aoife O'Example-Smith"),
+            Ok("Aoife O'Example-Smith".into())
+        );
+        assert!(parse_name("anonymous")
+            .err()
+            .is_some_and(|h| h.0.contains("anonymous")));
         assert!(parse_name("R2D2").is_err());
         assert!(parse_name("").is_err());
     }

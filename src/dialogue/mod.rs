@@ -7,6 +7,7 @@
 
 pub mod answers;
 pub mod engine;
+pub mod sample;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -192,7 +193,10 @@ pub fn load_str(file: &str, text: &str) -> Result<Script, ScriptError> {
         Ok(s) => s,
         Err(e) => {
             let place = match e.span() {
-                Some(span) => format!("line {}", text[..span.start.min(text.len())].matches('\n').count() + 1),
+                Some(span) => format!(
+                    "line {}",
+                    text[..span.start.min(text.len())].matches('\n').count() + 1
+                ),
                 None => "file".into(),
             };
             return Err(fail(vec![ScriptProblem {
@@ -214,27 +218,52 @@ pub fn validate(script: &Script) -> Vec<ScriptProblem> {
     let mut out = Vec::new();
     let mut bad = |place: String, message: String| out.push(ScriptProblem { place, message });
     if script.schema != SCHEMA_VERSION {
-        bad("schema".into(), format!("schema {} is not supported (this build reads {SCHEMA_VERSION})", script.schema));
+        bad(
+            "schema".into(),
+            format!(
+                "schema {} is not supported (this build reads {SCHEMA_VERSION})",
+                script.schema
+            ),
+        );
     }
     let mut ids = HashSet::new();
     for step in &script.steps {
         let place = format!("step {:?}", step.id.as_str());
         let id = step.id.as_str();
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-            bad(place.clone(), "ids use lower-case letters, digits and '_'".into());
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            bad(
+                place.clone(),
+                "ids use lower-case letters, digits and '_'".into(),
+            );
         }
         if !ids.insert(id) {
             bad(place.clone(), "duplicate step id".into());
         }
-        if step.question.trim().is_empty() || step.why.trim().is_empty() || step.section.trim().is_empty() {
-            bad(place.clone(), "question, why and section must not be empty".into());
+        if step.question.trim().is_empty()
+            || step.why.trim().is_empty()
+            || step.section.trim().is_empty()
+        {
+            bad(
+                place.clone(),
+                "question, why and section must not be empty".into(),
+            );
         }
         let needs_choices = matches!(step.kind, StepKind::Choice | StepKind::Consent);
         if needs_choices && step.choices.len() < 2 {
-            bad(place.clone(), "a choice step needs at least two choices".into());
+            bad(
+                place.clone(),
+                "a choice step needs at least two choices".into(),
+            );
         }
         if !needs_choices && !step.choices.is_empty() {
-            bad(place.clone(), "only choice and consent steps have choices".into());
+            bad(
+                place.clone(),
+                "only choice and consent steps have choices".into(),
+            );
         }
         let mut keys = HashSet::new();
         for c in &step.choices {
@@ -248,29 +277,53 @@ pub fn validate(script: &Script) -> Vec<ScriptProblem> {
         if step.kind == StepKind::Consent {
             for key in CONSENT_KEYS {
                 if !keys.contains(key) {
-                    bad(place.clone(), format!("the consent step needs the choice {key:?}"));
+                    bad(
+                        place.clone(),
+                        format!("the consent step needs the choice {key:?}"),
+                    );
                 }
             }
             for key in &keys {
                 if !CONSENT_KEYS.contains(key) {
-                    bad(place.clone(), format!("unknown consent choice {key:?} (use {})", CONSENT_KEYS.join(", ")));
+                    bad(
+                        place.clone(),
+                        format!(
+                            "unknown consent choice {key:?} (use {})",
+                            CONSENT_KEYS.join(", ")
+                        ),
+                    );
                 }
             }
         }
-        if matches!(step.kind, StepKind::Concerns | StepKind::Consent | StepKind::Area | StepKind::YesNo) && step.dont_know {
-            bad(place.clone(), "this kind of question cannot accept \"don't know\"".into());
+        if matches!(
+            step.kind,
+            StepKind::Concerns | StepKind::Consent | StepKind::Area | StepKind::YesNo
+        ) && step.dont_know
+        {
+            bad(
+                place.clone(),
+                "this kind of question cannot accept \"don't know\"".into(),
+            );
         }
     }
     for (id, kind) in REQUIRED_STEPS {
         match script.steps.iter().find(|s| s.id.as_str() == *id) {
             None => bad(format!("step {id:?}"), "required step is missing".into()),
-            Some(s) if s.kind != *kind => bad(format!("step {id:?}"), format!("must be of kind {kind:?}")),
-            Some(s) if s.when.is_some() => bad(format!("step {id:?}"), "a required step cannot be conditional".into()),
+            Some(s) if s.kind != *kind => {
+                bad(format!("step {id:?}"), format!("must be of kind {kind:?}"))
+            }
+            Some(s) if s.when.is_some() => bad(
+                format!("step {id:?}"),
+                "a required step cannot be conditional".into(),
+            ),
             Some(_) => {}
         }
     }
     if script.steps.first().map(|s| s.id.as_str()) != Some("danger") {
-        bad("step 1".into(), "the first question must be the immediate-danger question".into());
+        bad(
+            "step 1".into(),
+            "the first question must be the immediate-danger question".into(),
+        );
     }
     out
 }
@@ -315,17 +368,31 @@ section = "s"
 question = "q"
 why = ""
 "#;
-        let err = load_str("test.toml", text).err().map(|e| e.problems).unwrap_or_default();
+        let err = load_str("test.toml", text)
+            .err()
+            .map(|e| e.problems)
+            .unwrap_or_default();
         let text: Vec<String> = err.iter().map(|p| p.to_string()).collect();
         let joined = text.join("\n");
-        for needle in ["schema 2", "duplicate step id", "at least two choices", "cannot accept", "required step is missing", "must not be empty", "first question"] {
+        for needle in [
+            "schema 2",
+            "duplicate step id",
+            "at least two choices",
+            "cannot accept",
+            "required step is missing",
+            "must not be empty",
+            "first question",
+        ] {
             assert!(joined.contains(needle), "missing {needle:?} in\n{joined}");
         }
     }
 
     #[test]
     fn reports_parse_errors_with_a_line() {
-        let err = load_str("t.toml", "schema = 1\n[[step]]\nid = 3\n").err().map(|e| e.to_string()).unwrap_or_default();
+        let err = load_str("t.toml", "schema = 1\n[[step]]\nid = 3\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("line 3"), "{err}");
     }
 }

@@ -115,7 +115,8 @@ impl Matcher {
     pub fn new(area: &Area) -> Self {
         // The vocabulary is compiled in and loaded by a unit test, so a parse failure here is
         // a build defect, not something a user or a file at run time can cause.
-        let vocab: VocabularyFile = toml::from_str(VOCABULARY).expect("built-in vocabulary is valid (tested)");
+        let vocab: VocabularyFile =
+            toml::from_str(VOCABULARY).expect("built-in vocabulary is valid (tested)");
         Self::with_vocabulary(area, &vocab)
     }
 
@@ -193,7 +194,9 @@ impl Matcher {
                 }
             }
         }
-        let canon = |words: &[String]| -> Vec<String> { words.iter().flat_map(|w| norm.stems(w)).collect() };
+        let canon = |words: &[String]| -> Vec<String> {
+            words.iter().flat_map(|w| norm.stems(w)).collect()
+        };
         // Red-flag words keep their own form: one word is its stem, a phrase is matched as text.
         let forms = |words: &[String]| -> Vec<String> {
             words
@@ -217,7 +220,11 @@ impl Matcher {
                     .iter()
                     .enumerate()
                     .filter(|(_, e)| (e.tier >= 4 || e.immediate) && !e.positive)
-                    .filter(|(_, e)| e.words.iter().any(|(w, _)| targets.iter().any(|t| w.starts_with(t.as_str()))))
+                    .filter(|(_, e)| {
+                        e.words
+                            .iter()
+                            .any(|(w, _)| targets.iter().any(|t| w.starts_with(t.as_str())))
+                    })
                     .map(|(i, _)| i)
                     .collect();
                 RedFlag {
@@ -235,7 +242,12 @@ impl Matcher {
             area: area.id().to_string(),
             negators: vocab.negation.before.clone(),
             reach: vocab.negation.reach,
-            reassurance: vocab.negation.reassurance.iter().map(|r| r.to_lowercase()).collect(),
+            reassurance: vocab
+                .negation
+                .reassurance
+                .iter()
+                .map(|r| r.to_lowercase())
+                .collect(),
             up: vocab.cues.up.iter().flat_map(|w| norm.stems(w)).collect(),
             down: vocab.cues.down.iter().flat_map(|w| norm.stems(w)).collect(),
             norm,
@@ -244,6 +256,31 @@ impl Matcher {
             known,
             red_flags,
         }
+    }
+
+    /// An estimate of the heap the index holds, in bytes (strings and tables), for reports.
+    pub fn approx_heap_bytes(&self) -> usize {
+        let string = |s: &String| s.capacity() + std::mem::size_of::<String>();
+        let entries: usize = self
+            .entries
+            .iter()
+            .map(|e| {
+                std::mem::size_of::<Entry>()
+                    + string(&e.id)
+                    + string(&e.domain)
+                    + e.words.iter().map(|(w, _)| string(w) + 4).sum::<usize>()
+                    + e.phrases.iter().flatten().map(string).sum::<usize>()
+                    + e.aid_words.iter().map(string).sum::<usize>()
+            })
+            .sum();
+        let vocabulary: usize = self.vocabulary.values().flatten().map(string).sum();
+        let known: usize = self.known.iter().map(string).sum();
+        let flags: usize = self
+            .red_flags
+            .iter()
+            .map(|f| f.all.iter().flatten().map(string).sum::<usize>() + f.surfaces.len() * 8)
+            .sum();
+        entries + vocabulary + known + flags
     }
 
     /// The area this index was built for.
@@ -284,9 +321,15 @@ impl Matcher {
         let age = child_age(&tokens);
         let clauses = tokens.iter().map(|t| t.clause).max().map_or(0, |m| m + 1);
         let reassured = self.reassurance.iter().any(|r| lower.contains(r.as_str()));
-        let up = tokens.iter().filter(|t| !t.negated && self.up.contains(&t.stem)).count() as f32
+        let up = tokens
+            .iter()
+            .filter(|t| !t.negated && self.up.contains(&t.stem))
+            .count() as f32
             + count_repeats(&tokens);
-        let down = tokens.iter().filter(|t| !t.negated && self.down.contains(&t.stem)).count() as f32;
+        let down = tokens
+            .iter()
+            .filter(|t| !t.negated && self.down.contains(&t.stem))
+            .count() as f32;
 
         // Positive stems of the whole message, and per clause.
         let mut scored: Vec<(usize, f32, Vec<String>)> = Vec::new();
@@ -349,8 +392,19 @@ impl Matcher {
         // The safety floor.
         let mut red_flags = Vec::new();
         let mut immediate = false;
-        let live: HashSet<&str> = tokens.iter().filter(|t| !t.negated).map(|t| t.word.as_str()).collect();
-        let padded = format!(" {} ", lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" "));
+        let live: HashSet<&str> = tokens
+            .iter()
+            .filter(|t| !t.negated)
+            .map(|t| t.word.as_str())
+            .collect();
+        let padded = format!(
+            " {} ",
+            lower
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
         for flag in &self.red_flags {
             let groups_met = flag.all.iter().all(|g| {
                 g.iter().any(|w| {
@@ -374,9 +428,11 @@ impl Matcher {
             red_flags.push(flag.name.clone());
             immediate |= flag.immediate;
             // Surface the best-scoring target indicator (or the first) if none is shown yet.
-            let already = matches
-                .iter()
-                .any(|m| flag.surfaces.iter().any(|&i| self.entries[i].id == m.indicator));
+            let already = matches.iter().any(|m| {
+                flag.surfaces
+                    .iter()
+                    .any(|&i| self.entries[i].id == m.indicator)
+            });
             if already {
                 continue;
             }
@@ -389,7 +445,11 @@ impl Matcher {
                 })
                 .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
             if let Some((i, s)) = pick {
-                let words = scored.iter().find(|x| x.0 == i).map(|x| x.2.clone()).unwrap_or_default();
+                let words = scored
+                    .iter()
+                    .find(|x| x.0 == i)
+                    .map(|x| x.2.clone())
+                    .unwrap_or_default();
                 matches.push(Match {
                     indicator: self.entries[i].id.clone(),
                     score: s.min(1.0),
@@ -407,7 +467,12 @@ impl Matcher {
     }
 
     /// Scores one entry against the tokens of one clause (or all, with `None`).
-    fn score_entry(&self, e: &Entry, tokens: &[Token], clause: Option<usize>) -> (f32, Vec<String>) {
+    fn score_entry(
+        &self,
+        e: &Entry,
+        tokens: &[Token],
+        clause: Option<usize>,
+    ) -> (f32, Vec<String>) {
         let in_scope = |t: &&Token| clause.is_none_or(|c| t.clause == c);
         let mut hit = 0.0f32;
         let mut neg = 0.0f32;
@@ -436,7 +501,12 @@ impl Matcher {
         if hit == 0.0 {
             return (0.0, words);
         }
-        let stems: Vec<&str> = tokens.iter().filter(in_scope).filter(|t| !t.negated).map(|t| t.stem.as_str()).collect();
+        let stems: Vec<&str> = tokens
+            .iter()
+            .filter(in_scope)
+            .filter(|t| !t.negated)
+            .map(|t| t.stem.as_str())
+            .collect();
         let mut bonus = 0.0f32;
         for p in &e.phrases {
             if p.iter().all(|w| stems.contains(&w.as_str())) {
@@ -490,7 +560,12 @@ fn count_repeats(tokens: &[Token]) -> f32 {
     for (i, t) in tokens.iter().enumerate() {
         if let Ok(n) = t.stem.parse::<u32>() {
             let next = tokens.get(i + 1).map(|n| n.stem.as_str());
-            if n >= 3 && matches!(next, Some("tim") | Some("times") | Some("episod") | Some("occasion")) {
+            if n >= 3
+                && matches!(
+                    next,
+                    Some("tim") | Some("times") | Some("episod") | Some("occasion")
+                )
+            {
                 cues += 1.0;
             }
         }

@@ -111,13 +111,117 @@ pub struct Token {
 }
 
 const STOPWORDS: &[&str] = &[
-    "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "by", "is", "are", "was", "were", "be", "been", "being",
-    "it", "its", "this", "that", "these", "those", "as", "with", "from", "has", "have", "had", "he", "she", "they", "his", "her",
-    "their", "them", "him", "i", "we", "you", "me", "my", "our", "your", "there", "which", "who", "whom", "what", "when", "where",
-    "will", "would", "can", "could", "may", "might", "should", "do", "does", "did", "so", "if", "but", "than", "then", "into",
-    "about", "also", "any", "some", "such", "other", "more", "most", "very", "just", "get", "got", "s", "t", "re", "ve", "ll",
-    "d", "m", "hi", "hello", "thanks", "please", "im", "ive", "hes", "shes", "theyre", "etc", "eg", "ie", "incl", "including",
-    "e", "g", "up", "out", "over", "re", "via", "per", "x",
+    "a",
+    "an",
+    "the",
+    "and",
+    "or",
+    "of",
+    "to",
+    "in",
+    "on",
+    "at",
+    "for",
+    "by",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "being",
+    "it",
+    "its",
+    "this",
+    "that",
+    "these",
+    "those",
+    "as",
+    "with",
+    "from",
+    "has",
+    "have",
+    "had",
+    "he",
+    "she",
+    "they",
+    "his",
+    "her",
+    "their",
+    "them",
+    "him",
+    "i",
+    "we",
+    "you",
+    "me",
+    "my",
+    "our",
+    "your",
+    "there",
+    "which",
+    "who",
+    "whom",
+    "what",
+    "when",
+    "where",
+    "will",
+    "would",
+    "can",
+    "could",
+    "may",
+    "might",
+    "should",
+    "do",
+    "does",
+    "did",
+    "so",
+    "if",
+    "but",
+    "than",
+    "then",
+    "into",
+    "about",
+    "also",
+    "any",
+    "some",
+    "such",
+    "other",
+    "more",
+    "most",
+    "very",
+    "just",
+    "get",
+    "got",
+    "s",
+    "t",
+    "re",
+    "ve",
+    "ll",
+    "d",
+    "m",
+    "hi",
+    "hello",
+    "thanks",
+    "please",
+    "im",
+    "ive",
+    "hes",
+    "shes",
+    "theyre",
+    "etc",
+    "eg",
+    "ie",
+    "incl",
+    "including",
+    "e",
+    "g",
+    "up",
+    "out",
+    "over",
+    "re",
+    "via",
+    "per",
+    "x",
 ];
 
 /// Whether a stem carries no meaning for matching.
@@ -139,7 +243,10 @@ pub fn stem(word: &str) -> String {
         }
     }
     for suffix in ["ingly", "edly", "ing", "ed", "ly", "s"] {
-        if w.len() >= suffix.len() + 3 && w.ends_with(suffix) && !(suffix == "s" && w.ends_with("ss")) {
+        if w.len() >= suffix.len() + 3
+            && w.ends_with(suffix)
+            && !(suffix == "s" && w.ends_with("ss"))
+        {
             w.truncate(w.len() - suffix.len());
             break;
         }
@@ -149,7 +256,10 @@ pub fn stem(word: &str) -> String {
     }
     // Doubled final consonant from "-ing"/"-ed" ("hitting", "grabbed").
     let b = w.as_bytes();
-    if b.len() > 3 && b[b.len() - 1] == b[b.len() - 2] && !matches!(b[b.len() - 1], b'l' | b's' | b'z' | b'e' | b'o') {
+    if b.len() > 3
+        && b[b.len() - 1] == b[b.len() - 2]
+        && !matches!(b[b.len() - 1], b'l' | b's' | b'z' | b'e' | b'o')
+    {
         w.pop();
     }
     w
@@ -198,20 +308,25 @@ impl Normaliser {
             synonym_prefixes: Vec::new(),
         };
         for group in &vocab.synonyms {
-            let Some(first) = group.words.first() else { continue };
+            let Some(first) = group.words.first() else {
+                continue;
+            };
             let canonical = stem(first);
             for w in &group.words {
                 if w.contains(' ') {
                     continue;
                 }
                 let s = stem(&w.to_lowercase());
-                n.synonyms.entry(s.clone()).or_insert_with(|| canonical.clone());
+                n.synonyms
+                    .entry(s.clone())
+                    .or_insert_with(|| canonical.clone());
                 if s.len() >= 5 {
                     n.synonym_prefixes.push((s, canonical.clone()));
                 }
             }
         }
-        n.synonym_prefixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        n.synonym_prefixes
+            .sort_by_key(|p| std::cmp::Reverse(p.0.len()));
         n
     }
 
@@ -223,7 +338,11 @@ impl Normaliser {
             return c.clone();
         }
         if s.len() >= 5 {
-            if let Some((_, c)) = self.synonym_prefixes.iter().find(|(p, _)| s.starts_with(p.as_str())) {
+            if let Some((_, c)) = self
+                .synonym_prefixes
+                .iter()
+                .find(|(p, _)| s.starts_with(p.as_str()))
+            {
                 return c.clone();
             }
         }
@@ -237,10 +356,16 @@ impl Normaliser {
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect::<String>()
             .to_lowercase();
-        t = t.replace(['’', '‘'], "'").replace("n't", " not").replace('&', " & ");
+        t = t
+            .replace(['’', '‘'], "'")
+            .replace("n't", " not")
+            .replace('&', " & ");
         let mut padded = format!(" {t} ");
         for (from, to) in &self.phrases {
-            let needle = if from.chars().all(|c| c.is_alphanumeric() || c == ' ' || c == '-') {
+            let needle = if from
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == ' ' || c == '-')
+            {
                 format!(" {from} ")
             } else {
                 from.clone()
@@ -280,7 +405,7 @@ impl Normaliser {
                 } else {
                     vec![raw.clone()]
                 };
-                if negators.iter().any(|n| *n == raw) {
+                if negators.contains(&raw) {
                     negate_left = reach;
                     continue;
                 }
@@ -307,7 +432,10 @@ impl Normaliser {
 
     /// Canonical stems of a phrase from the data (indicator text or keyword), stopwords removed.
     pub fn stems(&self, text: &str) -> Vec<String> {
-        self.tokens(text, &[], 0).into_iter().map(|t| t.stem).collect()
+        self.tokens(text, &[], 0)
+            .into_iter()
+            .map(|t| t.stem)
+            .collect()
     }
 }
 
@@ -329,10 +457,16 @@ fn split_number_suffix(raw: &str) -> Vec<String> {
         v.extend(rest.split_whitespace().map(str::to_string));
         return v;
     }
-    if let Some(n) = raw.strip_prefix('x').filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())) {
+    if let Some(n) = raw
+        .strip_prefix('x')
+        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    {
         return vec![n.to_string(), "times".into()];
     }
-    if let Some(n) = raw.strip_prefix('y').filter(|n| !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit())) {
+    if let Some(n) = raw
+        .strip_prefix('y')
+        .filter(|n| !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit()))
+    {
         return vec!["schoolyear".into(), n.to_string()];
     }
     vec![raw.to_string()]
@@ -382,7 +516,11 @@ mod tests {
     fn negation_marks_following_words() {
         let n = normaliser();
         let vocab: VocabularyFile = toml::from_str(VOCABULARY).expect("vocabulary parses");
-        let t = n.tokens("no marks seen, denies any hitting", &vocab.negation.before, 3);
+        let t = n.tokens(
+            "no marks seen, denies any hitting",
+            &vocab.negation.before,
+            3,
+        );
         let injury = n.canonical("injury");
         assert!(t.iter().filter(|t| t.stem == injury).all(|t| t.negated));
         let hit = n.canonical("hit");

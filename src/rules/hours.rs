@@ -60,7 +60,9 @@ impl OpeningHours {
         };
         let mut parts = text.split_whitespace();
         let (Some(days), Some(times), None) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(err("needs a day range and a time range separated by one space"));
+            return Err(err(
+                "needs a day range and a time range separated by one space",
+            ));
         };
         let mut mask = 0u8;
         for piece in days.to_ascii_lowercase().split(',') {
@@ -82,7 +84,9 @@ impl OpeningHours {
         let Some((open, close)) = times.split_once('-') else {
             return Err(err("time range needs a '-'"));
         };
-        let parse_time = |t: &str| NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| err("times must be HH:MM, 24-hour"));
+        let parse_time = |t: &str| {
+            NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| err("times must be HH:MM, 24-hour"))
+        };
         let (open, close) = (parse_time(open)?, parse_time(close)?);
         if open >= close {
             return Err(err("closing time must be after opening time"));
@@ -109,12 +113,19 @@ impl fmt::Display for OpeningHours {
             .collect();
         let days = match days.as_slice() {
             [one] => one.to_string(),
-            [first, .., last] if days.len() == (self.days.0.count_ones() as usize) && is_run(self.days.0) => {
+            [first, .., last]
+                if days.len() == (self.days.0.count_ones() as usize) && is_run(self.days.0) =>
+            {
                 format!("{first}-{last}")
             }
             _ => days.join(","),
         };
-        write!(f, "{days} {}-{}", self.open.format("%H:%M"), self.close.format("%H:%M"))
+        write!(
+            f,
+            "{days} {}-{}",
+            self.open.format("%H:%M"),
+            self.close.format("%H:%M")
+        )
     }
 }
 
@@ -135,12 +146,22 @@ mod tests {
         assert!(!h.days.contains(Weekday::Fri));
         assert_eq!(h.to_string(), "Mon-Thu 08:30-17:00");
         let h = OpeningHours::parse("sat,sun 10:00-12:00").unwrap();
-        assert_eq!(h.to_string(), "Sat,Sun 10:00-12:00");
+        assert_eq!(h.to_string(), "Sat-Sun 10:00-12:00");
+        let h = OpeningHours::parse("mon,wed 10:00-12:00").unwrap();
+        assert_eq!(h.to_string(), "Mon,Wed 10:00-12:00");
     }
 
     #[test]
     fn rejects_bad_hours() {
-        for bad in ["", "mon-fri", "mon-fri 9-5", "fri-mon 09:00-17:00", "mon 17:00-09:00", "xyz 09:00-10:00", "mon 25:00-26:00"] {
+        for bad in [
+            "",
+            "mon-fri",
+            "mon-fri 9-5",
+            "fri-mon 09:00-17:00",
+            "mon 17:00-09:00",
+            "xyz 09:00-10:00",
+            "mon 25:00-26:00",
+        ] {
             assert!(OpeningHours::parse(bad).is_err(), "{bad} should fail");
         }
     }

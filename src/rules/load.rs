@@ -14,12 +14,24 @@ pub const BANK_HOLIDAYS_FILE: &str = "bank-holidays.toml";
 
 /// The rules files compiled into the binary, so that it runs with no files beside it.
 pub const EMBEDDED: &[(&str, &str)] = &[
-    ("warwickshire.toml", include_str!("../../rules/warwickshire.toml")),
-    ("warwickshire-2018.toml", include_str!("../../rules/warwickshire-2018.toml")),
+    (
+        "warwickshire.toml",
+        include_str!("../../rules/warwickshire.toml"),
+    ),
+    (
+        "warwickshire-2018.toml",
+        include_str!("../../rules/warwickshire-2018.toml"),
+    ),
     ("salford.toml", include_str!("../../rules/salford.toml")),
     ("medway.toml", include_str!("../../rules/medway.toml")),
-    ("stoke-on-trent.toml", include_str!("../../rules/stoke-on-trent.toml")),
-    (BANK_HOLIDAYS_FILE, include_str!("../../rules/bank-holidays.toml")),
+    (
+        "stoke-on-trent.toml",
+        include_str!("../../rules/stoke-on-trent.toml"),
+    ),
+    (
+        BANK_HOLIDAYS_FILE,
+        include_str!("../../rules/bank-holidays.toml"),
+    ),
 ];
 
 /// One problem in one rules file.
@@ -156,7 +168,10 @@ pub fn load_sources(files: Vec<(String, String)>) -> Result<RuleSet, RulesError>
         return Err(RulesError { problems });
     }
     Ok(RuleSet {
-        areas: areas.into_iter().map(|(id, (_, area))| (id, area)).collect(),
+        areas: areas
+            .into_iter()
+            .map(|(id, (_, area))| (id, area))
+            .collect(),
         bank_holidays,
     })
 }

@@ -43,7 +43,10 @@ pub fn check(file: &str, area: &Area, seed: &str) -> Vec<Problem> {
             out.push(Problem {
                 file: file.into(),
                 place,
-                message: format!("source line {line} is outside the seed ({} lines)", lines.len()),
+                message: format!(
+                    "source line {line} is outside the seed ({} lines)",
+                    lines.len()
+                ),
             });
             continue;
         }
@@ -80,7 +83,11 @@ fn share_found(text: &str, nearby: &str) -> f64 {
         .filter(|w| w.len() >= 4 || w.chars().all(|c| c.is_ascii_digit()) && !w.is_empty())
         .collect();
     if words.is_empty() {
-        return if nearby.contains(&squash(text)) { 1.0 } else { 0.0 };
+        return if nearby.contains(&squash(text)) {
+            1.0
+        } else {
+            0.0
+        };
     }
     let found = words.iter().filter(|w| nearby.contains(w.as_str())).count();
     found as f64 / words.len() as f64

@@ -21,22 +21,43 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
         })
     };
     if area.schema != SCHEMA_VERSION {
-        bad("schema".into(), format!("schema {} is not supported (this build reads {SCHEMA_VERSION})", area.schema));
+        bad(
+            "schema".into(),
+            format!(
+                "schema {} is not supported (this build reads {SCHEMA_VERSION})",
+                area.schema
+            ),
+        );
     }
     let expected_file = format!("{}.toml", area.meta.id);
     if file != expected_file && !file.ends_with(&format!("/{expected_file}")) {
-        bad("[area] id".into(), format!("area id {:?} does not match the file name (expected {expected_file})", area.meta.id.as_str()));
+        bad(
+            "[area] id".into(),
+            format!(
+                "area id {:?} does not match the file name (expected {expected_file})",
+                area.meta.id.as_str()
+            ),
+        );
     }
     if !valid_id(area.meta.id.as_str()) {
-        bad("[area] id".into(), "ids use lower-case letters, digits and '-'".into());
+        bad(
+            "[area] id".into(),
+            "ids use lower-case letters, digits and '-'".into(),
+        );
     }
     if let Some(next) = &area.meta.superseded_by {
         if !all_ids.contains(next) {
-            bad("[area] superseded_by".into(), format!("no area {:?}", next.as_str()));
+            bad(
+                "[area] superseded_by".into(),
+                format!("no area {:?}", next.as_str()),
+            );
         }
     }
     if area.meta.source == 0 {
-        bad("[area] source".into(), "source line must be 1 or more".into());
+        bad(
+            "[area] source".into(),
+            "source line must be 1 or more".into(),
+        );
     }
 
     // Levels: present, unique, tiers in 1..=4 and never descending.
@@ -51,10 +72,16 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
             bad(place.clone(), "duplicate level id".into());
         }
         if !(1..=4).contains(&level.tier) {
-            bad(place.clone(), format!("tier {} is not on the common scale 1-4", level.tier));
+            bad(
+                place.clone(),
+                format!("tier {} is not on the common scale 1-4", level.tier),
+            );
         }
         if level.tier < last_tier {
-            bad(place.clone(), "levels must be in ascending order of tier".into());
+            bad(
+                place.clone(),
+                "levels must be in ascending order of tier".into(),
+            );
         }
         last_tier = last_tier.max(level.tier);
         if level.source == 0 {
@@ -70,19 +97,31 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
     for ind in &area.indicators {
         let place = format!("indicator {:?}", ind.id);
         if !valid_id(&ind.id) {
-            bad(place.clone(), "ids use lower-case letters, digits and '-'".into());
+            bad(
+                place.clone(),
+                "ids use lower-case letters, digits and '-'".into(),
+            );
         }
         if !indicator_ids.insert(ind.id.as_str()) {
             bad(place.clone(), "duplicate indicator id".into());
         }
         match area.level(&ind.level) {
-            None => bad(place.clone(), format!("level {:?} does not exist", ind.level)),
+            None => bad(
+                place.clone(),
+                format!("level {:?} does not exist", ind.level),
+            ),
             Some(level) => {
                 if let Some(tier) = ind.tier {
                     if !(1..=4).contains(&tier) {
-                        bad(place.clone(), format!("tier {tier} is not on the common scale 1-4"));
+                        bad(
+                            place.clone(),
+                            format!("tier {tier} is not on the common scale 1-4"),
+                        );
                     } else if tier < level.tier {
-                        bad(place.clone(), format!("tier {tier} is below its level's tier {}", level.tier));
+                        bad(
+                            place.clone(),
+                            format!("tier {tier} is below its level's tier {}", level.tier),
+                        );
                     }
                 }
             }
@@ -97,11 +136,17 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
             bad(place.clone(), "missing source line".into());
         }
         if ind.immediate && ind.positive {
-            bad(place.clone(), "an indicator cannot be both immediate and positive".into());
+            bad(
+                place.clone(),
+                "an indicator cannot be both immediate and positive".into(),
+            );
         }
         for k in &ind.keywords {
             if k.trim().is_empty() || k.to_lowercase() != *k {
-                bad(place.clone(), format!("keyword {k:?} must be non-empty lower case"));
+                bad(
+                    place.clone(),
+                    format!("keyword {k:?} must be non-empty lower case"),
+                );
             }
         }
     }
@@ -114,7 +159,10 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
         bad("[decision]".into(), "missing source line".into());
     }
     if !area.decision.highest_wins && area.decision.steps.is_empty() {
-        bad("[decision]".into(), "needs highest_wins = true or at least one step".into());
+        bad(
+            "[decision]".into(),
+            "needs highest_wins = true or at least one step".into(),
+        );
     }
     for (i, step) in area.decision.steps.iter().enumerate() {
         let place = format!("decision step {}", i + 1);
@@ -124,7 +172,10 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
             }
         }
         if step.min_count == 0 || step.levels.is_empty() {
-            bad(place.clone(), "needs levels and min_count of 1 or more".into());
+            bad(
+                place.clone(),
+                "needs levels and min_count of 1 or more".into(),
+            );
         }
     }
 
@@ -134,8 +185,16 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
         .consent
         .iter()
         .map(|c| ("consent", &c.id, c.source, &c.text))
-        .chain(area.requirements.iter().map(|r| ("requirement", &r.id, r.source, &r.text)))
-        .chain(area.timescales.iter().map(|t| ("timescale", &t.id, t.source, &t.text)));
+        .chain(
+            area.requirements
+                .iter()
+                .map(|r| ("requirement", &r.id, r.source, &r.text)),
+        )
+        .chain(
+            area.timescales
+                .iter()
+                .map(|t| ("timescale", &t.id, t.source, &t.text)),
+        );
     for (kind, id, source, text) in items {
         let place = format!("{kind} {id:?}");
         if !other_ids.insert((kind, id.as_str())) {
@@ -182,7 +241,10 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
     }
     let has_hours = area.contacts.iter().any(|c| !c.hours.is_empty());
     if has_hours && holidays.holidays.is_empty() {
-        bad("[[contact]]".into(), "opening hours are stated but no bank holidays are loaded".into());
+        bad(
+            "[[contact]]".into(),
+            "opening hours are stated but no bank holidays are loaded".into(),
+        );
     }
     out
 }
@@ -216,7 +278,11 @@ pub fn bank_holidays(file: &str, holidays: &BankHolidays) -> Vec<Problem> {
         }
     }
     for year in years {
-        let n = holidays.holidays.iter().filter(|h| h.date.year() == year).count();
+        let n = holidays
+            .holidays
+            .iter()
+            .filter(|h| h.date.year() == year)
+            .count();
         if n < 8 {
             out.push(Problem {
                 file: file.into(),
@@ -255,12 +321,17 @@ pub fn check_phone_number(number: &str) -> Result<(), String> {
     if !d.starts_with('0') {
         return Err("UK numbers start with 0 (or are 999, 101, 111)".into());
     }
-    let ok_prefix = ["01", "02", "03", "05", "07", "08"].iter().any(|p| d.starts_with(p));
+    let ok_prefix = ["01", "02", "03", "05", "07", "08"]
+        .iter()
+        .any(|p| d.starts_with(p));
     if !ok_prefix {
         return Err("not a UK geographic, non-geographic, mobile or freephone prefix".into());
     }
     if !(d.len() == 11 || (d.len() == 10 && (d.starts_with("01") || d.starts_with("0800")))) {
-        return Err(format!("{} digits; UK numbers have 11 (some 01 and 0800 numbers have 10)", d.len()));
+        return Err(format!(
+            "{} digits; UK numbers have 11 (some 01 and 0800 numbers have 10)",
+            d.len()
+        ));
     }
     Ok(())
 }
@@ -271,10 +342,27 @@ mod tests {
 
     #[test]
     fn phone_numbers() {
-        for ok in ["999", "101", "01782 235100", "03000 419191", "0161 603 4500", "0800 408 1558", "0800 789 321"] {
+        for ok in [
+            "999",
+            "101",
+            "01782 235100",
+            "03000 419191",
+            "0161 603 4500",
+            "0800 408 1558",
+            "0800 789 321",
+        ] {
             assert_eq!(check_phone_number(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "12345", "01782 2351OO", "0178 223", "09876 543210", " 01782 235100", "01782  235100", "+44 1782 235100"] {
+        for bad in [
+            "",
+            "12345",
+            "01782 2351OO",
+            "0178 223",
+            "09876 543210",
+            " 01782 235100",
+            "01782  235100",
+            "+44 1782 235100",
+        ] {
             assert!(check_phone_number(bad).is_err(), "{bad}");
         }
     }

@@ -1,0 +1,169 @@
+//! The one entry point for every front end: load the session, step the engine, save, reply.
+//!
+//! [`App::handle`] is what the terminal, Telegram and the tests call with a conversation key
+//! (e.g. `terminal:local`, `telegram:<chat id>`), the caller's input and the current time. The
+//! session is saved and flushed before the replies are returned, so the next question is only
+//! shown once the answer is on disk. Finished consultations get their reference here and their
+//! record is stored with the session. Nothing here names a terminal or Telegram type.
+
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono_tz::Europe::London;
+
+use crate::config::Config;
+use crate::dialogue::{self, Engine, Input, Reply, Script, ScriptError};
+use crate::rules::{self, RuleSet, RulesError};
+use crate::store::{Store, StoreError};
+
+/// How often purging runs while the program is up.
+pub const PURGE_EVERY: Duration = Duration::hours(1);
+
+/// The application could not start or could not store an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The built-in rules are invalid.
+    #[error(transparent)]
+    Rules(#[from] RulesError),
+    /// The dialogue script is invalid.
+    #[error(transparent)]
+    Script(#[from] ScriptError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The configured default area is not in the rules.
+    #[error("FRONTDOOR_AREA={0:?} is not an area in the rules (use one of: {1})")]
+    UnknownArea(String, String),
+}
+
+/// The application: the engine, the store and the configuration.
+#[derive(Debug)]
+pub struct App {
+    engine: Engine,
+    store: Store,
+    config: Config,
+    /// Serialises steps, so that two messages of one conversation never race; also holds
+    /// when the last purge ran.
+    state: Mutex<Option<DateTime<Utc>>>,
+}
+
+/// UK local time (Europe/London, with summer time) for a UTC instant.
+pub fn uk_local(now: DateTime<Utc>) -> NaiveDateTime {
+    now.with_timezone(&London).naive_local()
+}
+
+impl App {
+    /// Opens the application on the built-in rules and script, with the store in the
+    /// configured data directory, and purges expired data.
+    pub fn open(config: Config, now: DateTime<Utc>) -> Result<App, AppError> {
+        let rules = rules::load_embedded()?;
+        let script = dialogue::load_embedded()?;
+        App::new(config, rules, script, now)
+    }
+
+    /// Opens the application on the given rules and script.
+    pub fn new(
+        config: Config,
+        rules: RuleSet,
+        script: Script,
+        now: DateTime<Utc>,
+    ) -> Result<App, AppError> {
+        if let Some(a) = &config.default_area {
+            if rules.area(a).is_none() {
+                return Err(AppError::UnknownArea(
+                    a.clone(),
+                    rules.area_ids().join(", "),
+                ));
+            }
+        }
+        let store = Store::open(&config.data_dir)?;
+        let app = App {
+            engine: Engine::new(script, rules),
+            store,
+            config,
+            state: Mutex::new(None),
+        };
+        app.purge(now)?;
+        Ok(app)
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Purges idle sessions and old records now.
+    pub fn purge(&self, now: DateTime<Utc>) -> Result<crate::store::Purged, AppError> {
+        let purged = self
+            .store
+            .purge(now, self.config.session_idle(), self.config.retention())?;
+        if let Ok(mut last) = self.state.lock() {
+            *last = Some(now);
+        }
+        Ok(purged)
+    }
+
+    /// Handles one input of the conversation `key` at `now`: the replies to show, after the
+    /// new state is on disk.
+    pub fn handle(
+        &self,
+        key: &str,
+        input: Input,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Reply>, AppError> {
+        // A poisoned lock only means another step panicked; the data is in the store.
+        let mut last_purge = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if last_purge.is_none_or(|t| now - t >= PURGE_EVERY) {
+            self.store
+                .purge(now, self.config.session_idle(), self.config.retention())?;
+            *last_purge = Some(now);
+        }
+        let local = uk_local(now);
+        let mut replies = Vec::new();
+        let session = match self
+            .store
+            .load_session(key, now, self.config.session_idle())
+        {
+            Ok(Some(s)) => s,
+            Ok(None) => self
+                .engine
+                .new_session(local, self.config.default_area.as_deref()),
+            Err(e @ (StoreError::Decode { .. } | StoreError::NewerVersion { .. })) => {
+                tracing::warn!(error = %e, "could not resume a stored session; starting a new one");
+                replies.push(Reply::Say("I could not resume your earlier consultation, so we are starting again. Sorry.".into()));
+                self.engine
+                    .new_session(local, self.config.default_area.as_deref())
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (mut session, step_replies) = self.engine.step(session, input, local);
+        replies.extend(step_replies);
+        let mut finished = None;
+        for r in replies.iter_mut() {
+            if let Reply::Finished(record) = r {
+                if record.reference.is_empty() {
+                    record.reference = self.store.next_reference(local.date())?;
+                }
+                session.finished = Some(record.reference.clone());
+                finished = Some(record.clone());
+            }
+        }
+        match finished {
+            Some(record) => self
+                .store
+                .save_record_and_session(&record, key, &session, now)?,
+            None => self.store.save_session(key, &session, now)?,
+        }
+        Ok(replies)
+    }
+}

@@ -1,0 +1,2031 @@
+//! The consultation engine: a pure function of (script, rules, session, input, now).
+//!
+//! [`Engine::step`] takes the session and one [`Input`] and returns the new session and the
+//! [`Reply`]s to show. It never sends, stores, reads the clock or the environment: the
+//! application layer loads and saves the session and the front ends render the replies, so the
+//! terminal, Telegram and the tests all drive the same engine.
+//!
+//! The current question is never stored: it is the first step of the script that applies and
+//! has no answer yet. `/back` removes the last answer and a summary correction removes the
+//! chosen one, so the same rule asks it again and then returns to where the caller was. When
+//! every step is answered the caller sees the summary; confirming it gives the outcome and the
+//! record. Unclear answers are replies (a specific hint and the same question again), never
+//! errors, and nothing already answered is lost.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::{self, Write as _};
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use super::answers::{self, Address, ChildAge, ContactDetail};
+use super::{Choice, Condition, Script, Step, StepKind};
+use crate::contacts::{self, CallNow};
+use crate::matcher::Matcher;
+use crate::record::{self, AreaInfo, ConfirmedIndicator, NumberGiven, OutcomeInfo, Record};
+use crate::rules::{Area, ConsentKind, ConsentScope, Indicator, RuleSet};
+use crate::triage;
+
+/// The longest concerns message taken (longer ones get a hint to split them).
+pub const MAX_CONCERNS_MESSAGE: usize = 20_000;
+
+/// How many matches of one message are shown (red flags are always shown).
+const MAX_SHOWN_PER_MESSAGE: usize = 6;
+
+/// The child's age from which their own view is asked.
+const VIEW_AGE: u32 = 8;
+
+/// What the caller sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Input {
+    /// Show where the consultation is (a new or resumed conversation).
+    Start,
+    /// Typed text.
+    Text(String),
+    /// A choice's key, e.g. from a button.
+    Choice(String),
+    /// A command such as `/why`.
+    Command(Command),
+}
+
+/// The commands available at any point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// Who to call right now.
+    Urgent,
+    /// Every number for the area.
+    Contacts,
+    /// How to use the bot.
+    Help,
+    /// Why the current question is asked.
+    Why,
+    /// Change the last answer.
+    Back,
+    /// The answers so far.
+    Summary,
+    /// Delete this consultation and start again.
+    Cancel,
+    /// Quick advice on a concern without a consultation.
+    Ask(String),
+    /// A command the bot does not know.
+    Unknown(String),
+}
+
+impl Input {
+    /// Reads a line typed by the caller: `/word ...` is a command, anything else is text.
+    pub fn parse(line: &str) -> Input {
+        let t = line.trim();
+        let Some(rest) = t.strip_prefix('/') else {
+            return Input::Text(t.to_string());
+        };
+        let (word, arg) = match rest.split_once(char::is_whitespace) {
+            Some((w, a)) => (w, a.trim()),
+            None => (rest, ""),
+        };
+        // Telegram adds the bot's name in groups: /help@SomeBot.
+        let word = word.split('@').next().unwrap_or(word).to_lowercase();
+        Input::Command(match word.as_str() {
+            "urgent" | "emergency" | "now" => Command::Urgent,
+            "contacts" | "numbers" => Command::Contacts,
+            "help" | "start" => Command::Help,
+            "why" => Command::Why,
+            "back" | "undo" => Command::Back,
+            "summary" => Command::Summary,
+            "cancel" => Command::Cancel,
+            "ask" => Command::Ask(arg.to_string()),
+            _ => Command::Unknown(format!("/{word}")),
+        })
+    }
+}
+
+/// Where the caller is, e.g. "4 of 12".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// This question's position among those that apply.
+    pub current: usize,
+    /// How many apply so far.
+    pub total: usize,
+}
+
+impl fmt::Display for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} of {}", self.current, self.total)
+    }
+}
+
+/// A question to show, with its choices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Question {
+    /// The step (or `summary`, `follow_up`) being asked.
+    pub step: String,
+    /// The part of the consultation.
+    pub section: String,
+    /// Where the caller is.
+    pub progress: Option<Progress>,
+    /// The question.
+    pub text: String,
+    /// Choices; empty for free text.
+    pub choices: Vec<Choice>,
+    /// Whether "don't know" is accepted.
+    pub dont_know: bool,
+    /// Why the previous answer could not be taken, when it could not.
+    pub hint: Option<String>,
+}
+
+/// One indicator the caller's words matched, shown for confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownMatch {
+    /// Its number in the list (1-based), used by "drop 2".
+    pub number: usize,
+    /// Indicator id.
+    pub indicator: String,
+    /// The document's domain.
+    pub domain: String,
+    /// The document's words.
+    pub text: String,
+    /// The level's name.
+    pub level: String,
+    /// Tier on the common scale.
+    pub tier: u8,
+    /// The caller's words that matched.
+    pub matched: Vec<String>,
+    /// Surfaced as a red flag.
+    pub red_flag: bool,
+    /// A strength rather than a need.
+    pub strength: bool,
+}
+
+/// The indicators understood so far, for the caller to confirm, drop or add to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchList {
+    /// The document the words are from.
+    pub document: String,
+    /// The matches.
+    pub items: Vec<ShownMatch>,
+    /// What the caller can do next.
+    pub prompt: String,
+    /// Buttons: confirm, none.
+    pub choices: Vec<Choice>,
+    /// Where the caller is.
+    pub progress: Option<Progress>,
+}
+
+/// What the engine asks a front end to show. Every front end handles every variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Reply {
+    /// A message.
+    Say(String),
+    /// A question, with choices.
+    Ask(Question),
+    /// The indicators understood, to confirm.
+    ConfirmMatches(MatchList),
+    /// The consultation is over: the record (the application gives it its reference).
+    Finished(Box<Record>),
+}
+
+/// An answer, parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Answer {
+    /// Free text.
+    Text(String),
+    /// "Don't know", where accepted.
+    DontKnow,
+    /// Yes or no.
+    YesNo(bool),
+    /// A choice's key (or an area id).
+    Choice(String),
+    /// Phone or email.
+    Contact(ContactDetail),
+    /// Date of birth, age or due date.
+    Age(ChildAge),
+    /// Address with postcode.
+    Address(Address),
+    /// The concerns were confirmed (the detail is in [`Concerns`]).
+    Concerns,
+}
+
+/// Where the concerns part of the consultation is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConcernStage {
+    /// Waiting for the caller's words.
+    #[default]
+    Describe,
+    /// Showing the matches for confirmation.
+    Confirm,
+    /// Asking a follow-up question.
+    FollowUp,
+}
+
+/// An indicator put forward for the concerns (by the matcher or by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Indicator id.
+    pub indicator: String,
+    /// The caller's words that matched.
+    pub matched: Vec<String>,
+    /// Surfaced by the matcher's safety floor.
+    pub red_flag: bool,
+}
+
+/// A follow-up question about one domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingFollowUp {
+    /// The domain whose indicators differ by level.
+    pub domain: String,
+    /// The indicator ids concerned.
+    pub indicators: Vec<String>,
+    /// The answer, once given.
+    pub answer: Option<String>,
+}
+
+/// The concerns: the caller's words and the indicators they confirmed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Concerns {
+    /// The caller's messages.
+    pub messages: Vec<String>,
+    /// Indicators put forward, in the order shown.
+    pub candidates: Vec<Candidate>,
+    /// Where this part is.
+    pub stage: ConcernStage,
+    /// Follow-up questions, asked in order.
+    pub follow_ups: Vec<PendingFollowUp>,
+    /// The matcher saw immediate danger in the words.
+    pub immediate: bool,
+    /// Red flags the matcher named.
+    pub red_flags: Vec<String>,
+}
+
+/// One consultation's state. Stored between messages; everything the engine needs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Session {
+    /// When it started, UK local time.
+    pub started: NaiveDateTime,
+    /// The area chosen (or fixed by the deployment).
+    pub area: Option<String>,
+    /// The deployment's fixed area, kept across `/cancel`.
+    pub fixed_area: Option<String>,
+    /// Answers by step id.
+    pub answers: BTreeMap<String, Answer>,
+    /// Step ids in the order answered, for `/back`.
+    pub order: Vec<String>,
+    /// The concerns part.
+    pub concerns: Concerns,
+    /// Every number given so far.
+    pub numbers: Vec<NumberGiven>,
+    /// A `/ask` waiting for the caller to choose an area.
+    pub pending_ask: Option<String>,
+    /// Set when the consultation has ended (the record's reference once the app gives one).
+    pub finished: Option<String>,
+}
+
+impl Session {
+    /// A new consultation started at `now` (UK local), in `fixed_area` when the deployment fixes one.
+    pub fn new(now: NaiveDateTime, fixed_area: Option<&str>) -> Session {
+        let mut s = Session {
+            started: now,
+            fixed_area: fixed_area.map(str::to_string),
+            ..Session::default()
+        };
+        if let Some(a) = fixed_area {
+            s.area = Some(a.to_string());
+            s.answers
+                .insert("area".into(), Answer::Choice(a.to_string()));
+        }
+        s
+    }
+
+    /// Whether the consultation has ended.
+    pub fn is_finished(&self) -> bool {
+        self.finished.is_some()
+    }
+
+    fn text(&self, id: &str) -> Option<&str> {
+        match self.answers.get(id) {
+            Some(Answer::Text(t)) | Some(Answer::Choice(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn give_number(&mut self, service: &str, number: &str, why: &str) {
+        if !self
+            .numbers
+            .iter()
+            .any(|n| n.number == number && n.service == service)
+        {
+            self.numbers.push(NumberGiven {
+                service: service.to_string(),
+                number: number.to_string(),
+                why: why.to_string(),
+            });
+        }
+    }
+}
+
+/// The engine: the script, the rules and one matcher per area, built once.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    script: Script,
+    rules: RuleSet,
+    matchers: BTreeMap<String, Matcher>,
+}
+
+/// Result of trying to take an answer.
+enum Taken {
+    /// Stored; go on.
+    Ok,
+    /// Not taken: ask again with this hint.
+    Hint(String),
+}
+
+impl Engine {
+    /// Builds the engine (and a matcher for each area).
+    pub fn new(script: Script, rules: RuleSet) -> Engine {
+        let matchers = rules
+            .areas()
+            .map(|a| (a.id().to_string(), Matcher::new(a)))
+            .collect();
+        Engine {
+            script,
+            rules,
+            matchers,
+        }
+    }
+
+    /// The script.
+    pub fn script(&self) -> &Script {
+        &self.script
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// A new session (a deployment's fixed area is used only when the rules have it).
+    pub fn new_session(&self, now: NaiveDateTime, fixed_area: Option<&str>) -> Session {
+        Session::new(now, fixed_area.filter(|a| self.rules.area(a).is_some()))
+    }
+
+    /// One step of the consultation: the new session and what to show. `now` is UK local time.
+    pub fn step(
+        &self,
+        session: Session,
+        input: Input,
+        now: NaiveDateTime,
+    ) -> (Session, Vec<Reply>) {
+        let mut s = session;
+        let mut out = Vec::new();
+        if s.is_finished() {
+            match &input {
+                Input::Command(
+                    Command::Urgent | Command::Contacts | Command::Help | Command::Ask(_),
+                ) => {}
+                _ => {
+                    let fixed = s.fixed_area.clone();
+                    s = self.new_session(now, fixed.as_deref());
+                    out.push(Reply::Say(
+                        "A new consultation. (The last one is saved with its record.)".into(),
+                    ));
+                    out.extend(self.prompt(&s, now, None));
+                    return (s, out);
+                }
+            }
+        }
+        if let Some(text) = s.pending_ask.take() {
+            if let Input::Text(t) | Input::Choice(t) = &input {
+                if let Some(area) = self.resolve_area(t) {
+                    let id = area.id().to_string();
+                    out.extend(self.quick_advice(area, &text, now));
+                    if s.area.is_none() {
+                        s.area = Some(id.clone());
+                        if !s.answers.contains_key("area") {
+                            s.answers.insert("area".into(), Answer::Choice(id.clone()));
+                            s.order.push("area".into());
+                        }
+                    }
+                    if !s.is_finished() {
+                        out.extend(self.prompt(&s, now, None));
+                    }
+                    return (s, out);
+                }
+            }
+        }
+        match input {
+            Input::Start => {
+                if s.order.is_empty() && s.concerns.messages.is_empty() {
+                    out.push(Reply::Say(self.welcome()));
+                } else if !s.is_finished() {
+                    out.push(Reply::Say(
+                        "Welcome back: your consultation is where you left it.".into(),
+                    ));
+                }
+            }
+            Input::Command(c) => {
+                let stop = self.command(&mut s, c, now, &mut out);
+                if stop {
+                    return (s, out);
+                }
+            }
+            Input::Text(t) => return self.answer(s, t, false, now),
+            Input::Choice(k) => return self.answer(s, k, true, now),
+        }
+        if !s.is_finished() {
+            out.extend(self.prompt(&s, now, None));
+        }
+        (s, out)
+    }
+
+    fn welcome(&self) -> String {
+        "Front door consultation. I will ask what a front-door worker asks on the phone and end with a record for your agency's system. Type /help at any time for the commands; /urgent gives the number to call right now.".into()
+    }
+
+    // ----- Steps and progress -------------------------------------------------------------
+
+    fn applies(&self, s: &Session, step: &Step, now: NaiveDateTime) -> bool {
+        match step.when {
+            None => true,
+            Some(Condition::DangerYes) => s.answers.get("danger") == Some(&Answer::YesNo(true)),
+            Some(Condition::ConsentMissing) => matches!(
+                s.text("consent"),
+                Some("refused" | "not_yet" | "not_sought")
+            ),
+            Some(Condition::ConsentNotSought) => s.text("consent") == Some("not_sought"),
+            Some(Condition::ChildCanGiveView) => match s.answers.get("child_age") {
+                Some(Answer::Age(a)) => a.years_on(now.date()).is_some_and(|y| y >= VIEW_AGE),
+                Some(Answer::DontKnow) => true,
+                _ => false,
+            },
+        }
+    }
+
+    fn applicable<'s>(&'s self, s: &Session, now: NaiveDateTime) -> Vec<&'s Step> {
+        self.script
+            .steps
+            .iter()
+            .filter(|st| self.applies(s, st, now))
+            .collect()
+    }
+
+    /// The step being asked: the first that applies and has no answer.
+    fn current<'s>(&'s self, s: &Session, now: NaiveDateTime) -> Option<&'s Step> {
+        self.applicable(s, now)
+            .into_iter()
+            .find(|st| !s.answers.contains_key(st.id.as_str()))
+    }
+
+    fn progress(&self, s: &Session, step: &Step, now: NaiveDateTime) -> Option<Progress> {
+        let all = self.applicable(s, now);
+        let current = all.iter().position(|st| st.id == step.id)? + 1;
+        Some(Progress {
+            current,
+            total: all.len(),
+        })
+    }
+
+    fn choices(&self, step: &Step) -> Vec<Choice> {
+        match step.kind {
+            StepKind::YesNo => vec![choice("yes", "Yes"), choice("no", "No")],
+            StepKind::Area => self
+                .rules
+                .areas()
+                .map(|a| {
+                    let mut label = format!("{} ({})", a.meta.name, a.meta.front_door);
+                    if let Some(next) = &a.meta.superseded_by {
+                        let _ = write!(label, ": {}, superseded by {}", a.meta.document, next);
+                    }
+                    choice(a.id(), &label)
+                })
+                .collect(),
+            _ => step.choices.clone(),
+        }
+    }
+
+    /// What to show for where the consultation is.
+    fn prompt(&self, s: &Session, now: NaiveDateTime, hint: Option<String>) -> Vec<Reply> {
+        let Some(step) = self.current(s, now) else {
+            return self.summary_prompt(s, now, hint);
+        };
+        let progress = self.progress(s, step, now);
+        if step.kind == StepKind::Concerns {
+            match s.concerns.stage {
+                ConcernStage::Confirm => {
+                    let mut out = Vec::new();
+                    if let Some(h) = hint {
+                        out.push(Reply::Say(h));
+                    }
+                    out.push(Reply::ConfirmMatches(self.match_list(s, progress)));
+                    return out;
+                }
+                ConcernStage::FollowUp => {
+                    if let Some(q) = self.follow_up_question(s, progress, hint.clone()) {
+                        return vec![Reply::Ask(q)];
+                    }
+                }
+                ConcernStage::Describe => {
+                    if !s.concerns.messages.is_empty() || !s.concerns.candidates.is_empty() {
+                        return vec![Reply::Ask(Question {
+                            step: step.id.to_string(),
+                            section: step.section.clone(),
+                            progress,
+                            text: "Tell me more about what you are worried about, in your own words (or \"done\" to go on without an indicator).".into(),
+                            choices: vec![],
+                            dont_know: false,
+                            hint,
+                        })];
+                    }
+                }
+            }
+        }
+        vec![Reply::Ask(Question {
+            step: step.id.to_string(),
+            section: step.section.clone(),
+            progress,
+            text: step.question.clone(),
+            choices: self.choices(step),
+            dont_know: step.dont_know,
+            hint,
+        })]
+    }
+
+    // ----- Answers ------------------------------------------------------------------------
+
+    fn answer(
+        &self,
+        mut s: Session,
+        text: String,
+        from_button: bool,
+        now: NaiveDateTime,
+    ) -> (Session, Vec<Reply>) {
+        let mut out = Vec::new();
+        let Some(step) = self.current(&s, now) else {
+            return self.summary_answer(s, &text, now);
+        };
+        let taken = if step.kind == StepKind::Concerns {
+            self.concerns_answer(&mut s, step, &text, now, &mut out)
+        } else {
+            self.take(&mut s, step, &text, from_button, now, &mut out)
+        };
+        match taken {
+            Taken::Ok => {
+                if s.is_finished() {
+                    return (s, out);
+                }
+                out.extend(self.prompt(&s, now, None));
+            }
+            Taken::Hint(h) => {
+                let h = match (&step.example, step.kind) {
+                    (Some(e), k) if k != StepKind::Concerns && !h.contains("e.g.") => {
+                        format!("{h} (For example: {e}.)")
+                    }
+                    _ => h,
+                };
+                out.extend(self.prompt(&s, now, Some(h)));
+            }
+        }
+        (s, out)
+    }
+
+    fn take(
+        &self,
+        s: &mut Session,
+        step: &Step,
+        text: &str,
+        from_button: bool,
+        now: NaiveDateTime,
+        out: &mut Vec<Reply>,
+    ) -> Taken {
+        let id = step.id.to_string();
+        if text.trim().is_empty() {
+            return Taken::Hint("I did not get an answer. Please type one.".into());
+        }
+        if answers::is_dont_know(text) && !from_button {
+            if step.dont_know {
+                self.store(s, &id, Answer::DontKnow);
+                return Taken::Ok;
+            }
+            return Taken::Hint(format!(
+                "This one is needed, \"don't know\" will not do here: {}",
+                step.why
+            ));
+        }
+        let answer = match step.kind {
+            StepKind::YesNo => match resolve_choice(&self.choices(step), text).map(|k| k == "yes").ok_or(()).or_else(|_| answers::parse_yes_no(text)) {
+                Ok(b) => Answer::YesNo(b),
+                Err(h) => return Taken::Hint(h.0),
+            },
+            StepKind::Choice | StepKind::Consent => match resolve_choice(&step.choices, text) {
+                Some(k) => Answer::Choice(k),
+                None => return Taken::Hint(format!("Please choose one of the options, by number or in words: {}.", labels(&step.choices))),
+            },
+            StepKind::Area => match self.resolve_area(text) {
+                Some(a) => Answer::Choice(a.id().to_string()),
+                None => {
+                    return Taken::Hint(format!(
+                        "I do not know that area. Please choose one of: {}. (If the child lives elsewhere, call that council's children's services front door; if a child is in danger, call 999.)",
+                        self.rules.areas().map(|a| a.meta.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ))
+                }
+            },
+            StepKind::Text if text.trim().len() <= 2 && text.trim().chars().all(|c| c.is_ascii_digit()) => {
+                return Taken::Hint("That looks like the number of a choice, but this question needs a few words.".into());
+            }
+            StepKind::Text => match answers::parse_text(text) {
+                Ok(t) => Answer::Text(t),
+                Err(h) => return Taken::Hint(h.0),
+            },
+            StepKind::Name => match answers::parse_name(text) {
+                Ok(t) => Answer::Text(t),
+                Err(h) => return Taken::Hint(h.0),
+            },
+            StepKind::PhoneOrEmail => match answers::parse_contact(text) {
+                Ok(c) => Answer::Contact(c),
+                Err(h) => return Taken::Hint(h.0),
+            },
+            StepKind::DateOrAge => match answers::parse_child_age(text, now.date()) {
+                Ok(a) => Answer::Age(a),
+                Err(h) => return Taken::Hint(h.0),
+            },
+            StepKind::Address => match answers::parse_address(text) {
+                Ok(a) => Answer::Address(a),
+                Err(h) => return Taken::Hint(h.0),
+            },
+            StepKind::Concerns => return Taken::Hint("Please describe your concerns.".into()),
+        };
+        // Side effects of particular answers.
+        match (&*id, &answer) {
+            ("danger", Answer::YesNo(true)) => {
+                let text = self.danger_advice(s, now);
+                out.push(Reply::Say(text));
+            }
+            ("danger_continue", Answer::YesNo(false)) => {
+                self.store(s, &id, answer);
+                out.push(Reply::Say(
+                    "Understood. Make the calls now. Here is the record of the advice given; you can start a new consultation at any time.".into(),
+                ));
+                let record = self.record(s, now, false);
+                s.finished = Some(String::new());
+                out.push(Reply::Finished(Box::new(record)));
+                return Taken::Ok;
+            }
+            ("area", Answer::Choice(a)) => {
+                if s.area.as_deref() != Some(a.as_str()) {
+                    s.area = Some(a.clone());
+                    self.reanalyse(s);
+                }
+                if let Some(area) = self.rules.area(a) {
+                    if let Some(next) = &area.meta.superseded_by {
+                        let newer = self
+                            .rules
+                            .area(next.as_str())
+                            .map(|n| n.meta.document.clone())
+                            .unwrap_or_else(|| next.to_string());
+                        out.push(Reply::Say(format!(
+                            "Note: {} has been superseded by {newer}. Use the newer document unless you have a reason not to (/back to change).",
+                            area.meta.document
+                        )));
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.store(s, &id, answer);
+        Taken::Ok
+    }
+
+    fn store(&self, s: &mut Session, id: &str, answer: Answer) {
+        s.answers.insert(id.to_string(), answer);
+        s.order.retain(|x| x != id);
+        s.order.push(id.to_string());
+    }
+
+    fn resolve_area(&self, text: &str) -> Option<&Area> {
+        let n = answers::normalise(text);
+        if n.is_empty() {
+            return None;
+        }
+        let areas: Vec<&Area> = self.rules.areas().collect();
+        if let Ok(i) = n.parse::<usize>() {
+            return i.checked_sub(1).and_then(|i| areas.get(i).copied());
+        }
+        let exact = areas.iter().find(|a| {
+            a.id() == n
+                || answers::normalise(&a.meta.name) == n
+                || answers::normalise(&a.meta.front_door) == n
+        });
+        if let Some(a) = exact {
+            // Among areas with the same name, prefer the current document.
+            let same: Vec<&&Area> = areas
+                .iter()
+                .filter(|b| b.meta.name == a.meta.name)
+                .collect();
+            return same
+                .iter()
+                .find(|b| b.meta.superseded_by.is_none())
+                .map(|b| **b)
+                .or(Some(*a));
+        }
+        let prefixed: Vec<&&Area> = areas
+            .iter()
+            .filter(|a| {
+                n.len() >= 3
+                    && (a.id().starts_with(&n) || answers::normalise(&a.meta.name).starts_with(&n))
+            })
+            .collect();
+        let current: Vec<&&Area> = prefixed
+            .iter()
+            .copied()
+            .filter(|a| a.meta.superseded_by.is_none())
+            .collect();
+        if current.len() == 1 {
+            return Some(current[0]);
+        }
+        if prefixed.len() == 1 {
+            return Some(prefixed[0]);
+        }
+        areas
+            .iter()
+            .filter(|a| a.meta.superseded_by.is_none())
+            .map(|a| {
+                (
+                    strsim::jaro_winkler(&n, &answers::normalise(&a.meta.name)),
+                    *a,
+                )
+            })
+            .filter(|(score, _)| *score > 0.9)
+            .max_by(|x, y| x.0.total_cmp(&y.0))
+            .map(|(_, a)| a)
+    }
+
+    // ----- Safety ---------------------------------------------------------------------------
+
+    fn call_now<'r>(&'r self, area: &'r Area, now: NaiveDateTime) -> Option<CallNow<'r>> {
+        contacts::call_now(area, &self.rules.bank_holidays, now).ok()
+    }
+
+    fn call_now_text(&self, s: &mut Session, area: &Area, now: NaiveDateTime, why: &str) -> String {
+        let mut t = String::new();
+        match self.call_now(area, now) {
+            Some(c) => {
+                let _ = write!(
+                    t,
+                    "{} ({}): call {} on {}. {}",
+                    area.meta.name, area.meta.front_door, c.now.service, c.now.number, c.reason
+                );
+                s.give_number(&c.now.service, &c.now.number, why);
+                if let Some(f) = c.fallback {
+                    let _ = write!(t, " If there is no answer: {} on {}.", f.service, f.number);
+                    s.give_number(
+                        &f.service,
+                        &f.number,
+                        "if the line to call now does not answer",
+                    );
+                }
+            }
+            None => {
+                let _ = write!(t, "{}: call 999 if a child is in danger.", area.meta.name);
+            }
+        }
+        t
+    }
+
+    fn danger_advice(&self, s: &mut Session, now: NaiveDateTime) -> String {
+        s.give_number("Police", "999", "a child in immediate danger");
+        let mut t = String::from(
+            "Call 999 now if a child is in immediate danger. Then call the front door by phone:\n",
+        );
+        let areas: Vec<&Area> = match s.area.as_deref().and_then(|a| self.rules.area(a)) {
+            Some(a) => vec![a],
+            None => self
+                .rules
+                .areas()
+                .filter(|a| a.meta.superseded_by.is_none())
+                .collect(),
+        };
+        for a in areas {
+            let line = self.call_now_text(s, a, now, "immediate danger: after 999");
+            let _ = writeln!(t, "- {line}");
+        }
+        t.trim_end().to_string()
+    }
+
+    // ----- Concerns -------------------------------------------------------------------------
+
+    fn concerns_answer(
+        &self,
+        s: &mut Session,
+        step: &Step,
+        text: &str,
+        now: NaiveDateTime,
+        out: &mut Vec<Reply>,
+    ) -> Taken {
+        let Some(area) = s.area.as_deref().and_then(|a| self.rules.area(a)) else {
+            // Only possible if the area's rules were removed after the session began.
+            s.answers.remove("area");
+            s.area = None;
+            return Taken::Hint("Please choose the area again.".into());
+        };
+        let t = text.trim();
+        let n = answers::normalise(t);
+        match s.concerns.stage {
+            ConcernStage::FollowUp => self.follow_up_answer(s, area, t),
+            ConcernStage::Confirm => {
+                if matches!(
+                    n.as_str(),
+                    "yes"
+                        | "y"
+                        | "confirm"
+                        | "confirmed"
+                        | "correct"
+                        | "ok"
+                        | "okay"
+                        | "that's right"
+                        | "yes these fit"
+                        | "done"
+                ) {
+                    return self.confirm_concerns(s, area, step);
+                }
+                if matches!(
+                    n.as_str(),
+                    "none" | "no" | "none of these" | "none of these fit" | "none fit"
+                ) {
+                    for c in std::mem::take(&mut s.concerns.candidates) {
+                        if c.red_flag {
+                            out.push(Reply::Say(red_flag_caution(area, &c.indicator)));
+                        }
+                    }
+                    s.concerns.stage = ConcernStage::Describe;
+                    return Taken::Ok;
+                }
+                if let Some(rest) = strip_word(&n, &["drop", "remove", "not", "delete"]) {
+                    let numbers: Vec<usize> = rest
+                        .split(|c: char| !c.is_ascii_digit())
+                        .filter_map(|x| x.parse().ok())
+                        .collect();
+                    if numbers.is_empty()
+                        || numbers
+                            .iter()
+                            .any(|&k| k == 0 || k > s.concerns.candidates.len())
+                    {
+                        return Taken::Hint(format!(
+                            "To drop an indicator, type \"drop\" and its number (1 to {}), e.g. \"drop 2\".",
+                            s.concerns.candidates.len()
+                        ));
+                    }
+                    let drop: BTreeSet<usize> = numbers.into_iter().map(|k| k - 1).collect();
+                    let mut kept = Vec::new();
+                    for (i, c) in std::mem::take(&mut s.concerns.candidates)
+                        .into_iter()
+                        .enumerate()
+                    {
+                        if drop.contains(&i) {
+                            if c.red_flag
+                                || area
+                                    .indicator(&c.indicator)
+                                    .is_some_and(|ind| ind.immediate)
+                            {
+                                out.push(Reply::Say(red_flag_caution(area, &c.indicator)));
+                            }
+                        } else {
+                            kept.push(c);
+                        }
+                    }
+                    s.concerns.candidates = kept;
+                    if s.concerns.candidates.is_empty() {
+                        s.concerns.stage = ConcernStage::Describe;
+                    }
+                    return Taken::Ok;
+                }
+                if let Some(rest) = strip_word(t, &["add", "Add", "ADD"]) {
+                    let id = rest.trim();
+                    if let Some(ind) = area.indicator(id) {
+                        if !s.concerns.candidates.iter().any(|c| c.indicator == ind.id) {
+                            s.concerns.candidates.push(Candidate {
+                                indicator: ind.id.clone(),
+                                matched: vec![],
+                                red_flag: false,
+                            });
+                        }
+                        return Taken::Ok;
+                    }
+                    if id.is_empty() {
+                        return Taken::Hint("To add, type more about your concern, e.g. \"add he has missed 12 days this term\".".into());
+                    }
+                    return self.concerns_text(s, area, id, now, out);
+                }
+                self.concerns_text(s, area, t, now, out)
+            }
+            ConcernStage::Describe => {
+                if let Some(ind) = strip_word(t, &["add", "Add", "ADD"])
+                    .and_then(|rest| area.indicator(rest.trim()))
+                {
+                    if !s.concerns.candidates.iter().any(|c| c.indicator == ind.id) {
+                        s.concerns.candidates.push(Candidate {
+                            indicator: ind.id.clone(),
+                            matched: vec![],
+                            red_flag: false,
+                        });
+                    }
+                    s.concerns.stage = ConcernStage::Confirm;
+                    return Taken::Ok;
+                }
+                if !s.concerns.messages.is_empty()
+                    && matches!(
+                        n.as_str(),
+                        "done" | "that's all" | "nothing more" | "no more" | "go on" | "continue"
+                    )
+                {
+                    return self.confirm_concerns(s, area, step);
+                }
+                if answers::is_dont_know(t) {
+                    return Taken::Hint("Please say in your own words what you have seen or heard that worries you: even a little helps.".into());
+                }
+                self.concerns_text(s, area, t, now, out)
+            }
+        }
+    }
+
+    fn concerns_text(
+        &self,
+        s: &mut Session,
+        area: &Area,
+        text: &str,
+        now: NaiveDateTime,
+        out: &mut Vec<Reply>,
+    ) -> Taken {
+        let len = text.chars().count();
+        if len == 0 {
+            return Taken::Hint("Please describe your concerns.".into());
+        }
+        if len > MAX_CONCERNS_MESSAGE {
+            return Taken::Hint(format!(
+                "That message is very long ({len} characters). Please send it in parts of up to {MAX_CONCERNS_MESSAGE} characters; each part is added to the last."
+            ));
+        }
+        s.concerns.messages.push(text.to_string());
+        let before = s.concerns.immediate;
+        self.analyse_into(s, area, text);
+        if s.concerns.immediate && !before {
+            let line =
+                self.call_now_text(s, area, now, "the concerns may need immediate protection");
+            s.give_number(
+                "Police",
+                "999",
+                "the concerns may need immediate protection",
+            );
+            let flags = if s.concerns.red_flags.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", s.concerns.red_flags.join("; "))
+            };
+            out.push(Reply::Say(format!(
+                "What you describe may need immediate protection{flags}. If the child is in danger now, call 999, then the front door: {line}"
+            )));
+        }
+        s.concerns.stage = ConcernStage::Confirm;
+        Taken::Ok
+    }
+
+    fn analyse_into(&self, s: &mut Session, area: &Area, text: &str) {
+        let Some(matcher) = self.matchers.get(area.id()) else {
+            return;
+        };
+        let analysis = matcher.analyse(text);
+        if analysis.immediate {
+            s.concerns.immediate = true;
+        }
+        for f in analysis.red_flags {
+            if !s.concerns.red_flags.contains(&f) {
+                s.concerns.red_flags.push(f);
+            }
+        }
+        let mut shown = 0;
+        for m in analysis.matches {
+            if area.indicator(&m.indicator).is_none() {
+                continue;
+            }
+            if !m.red_flag && shown >= MAX_SHOWN_PER_MESSAGE {
+                continue;
+            }
+            shown += 1;
+            match s
+                .concerns
+                .candidates
+                .iter_mut()
+                .find(|c| c.indicator == m.indicator)
+            {
+                Some(c) => {
+                    c.red_flag |= m.red_flag;
+                    for w in m.matched {
+                        if !c.matched.contains(&w) {
+                            c.matched.push(w);
+                        }
+                    }
+                }
+                None => s.concerns.candidates.push(Candidate {
+                    indicator: m.indicator,
+                    matched: m.matched,
+                    red_flag: m.red_flag,
+                }),
+            }
+        }
+    }
+
+    /// After a change of area: match every message again against the new area's indicators.
+    fn reanalyse(&self, s: &mut Session) {
+        s.concerns.candidates.clear();
+        s.concerns.follow_ups.clear();
+        s.concerns.immediate = false;
+        s.concerns.red_flags.clear();
+        s.answers.remove("concerns");
+        s.order.retain(|x| x != "concerns");
+        if let Some(area) = s.area.as_deref().and_then(|a| self.rules.area(a)) {
+            for m in s.concerns.messages.clone() {
+                self.analyse_into(s, area, &m);
+            }
+        }
+        s.concerns.stage = if s.concerns.messages.is_empty() {
+            ConcernStage::Describe
+        } else {
+            ConcernStage::Confirm
+        };
+    }
+
+    fn confirmed<'a>(&self, s: &Session, area: &'a Area) -> Vec<&'a Indicator> {
+        s.concerns
+            .candidates
+            .iter()
+            .filter_map(|c| area.indicator(&c.indicator))
+            .collect()
+    }
+
+    fn confirm_concerns(&self, s: &mut Session, area: &Area, step: &Step) -> Taken {
+        // Follow-ups: where confirmed needs in one domain sit at different levels.
+        let confirmed = self.confirmed(s, area);
+        let mut by_domain: BTreeMap<&str, Vec<&Indicator>> = BTreeMap::new();
+        for ind in confirmed.iter().filter(|i| !i.positive) {
+            by_domain.entry(ind.domain.as_str()).or_default().push(ind);
+        }
+        s.concerns.follow_ups = by_domain
+            .into_iter()
+            .filter(|(_, inds)| {
+                inds.iter()
+                    .map(|i| area.indicator_tier(i))
+                    .collect::<BTreeSet<_>>()
+                    .len()
+                    > 1
+            })
+            .map(|(d, inds)| PendingFollowUp {
+                domain: d.to_string(),
+                indicators: inds.iter().map(|i| i.id.clone()).collect(),
+                answer: None,
+            })
+            .collect();
+        if s.concerns.follow_ups.is_empty() {
+            self.finish_concerns(s, step);
+        } else {
+            s.concerns.stage = ConcernStage::FollowUp;
+        }
+        Taken::Ok
+    }
+
+    fn finish_concerns(&self, s: &mut Session, step: &Step) {
+        s.concerns.stage = ConcernStage::Confirm;
+        self.store(s, step.id.as_str(), Answer::Concerns);
+    }
+
+    fn follow_up_question(
+        &self,
+        s: &Session,
+        progress: Option<Progress>,
+        hint: Option<String>,
+    ) -> Option<Question> {
+        let area = s.area.as_deref().and_then(|a| self.rules.area(a))?;
+        let f = s.concerns.follow_ups.iter().find(|f| f.answer.is_none())?;
+        let mut text = format!(
+            "What you describe about \"{}\" fits more than one level:\n",
+            f.domain
+        );
+        let mut choices = Vec::new();
+        for (i, id) in f.indicators.iter().enumerate() {
+            if let Some(ind) = area.indicator(id) {
+                let level = area
+                    .level(&ind.level)
+                    .map(|l| l.name.as_str())
+                    .unwrap_or("");
+                let _ = writeln!(text, "{}. \"{}\" ({level})", i + 1, ind.text);
+                choices.push(choice(
+                    &(i + 1).to_string(),
+                    &format!("Only {}: {}", i + 1, ind.text),
+                ));
+            }
+        }
+        text.push_str(
+            "Which describes the child better? How often does it happen, how old is the child, is there any injury? Choose one, \"both\" to keep all, or tell me more in words (all are kept).",
+        );
+        choices.push(choice("all", "Keep all"));
+        Some(Question {
+            step: "follow_up".into(),
+            section: "Your concerns".into(),
+            progress,
+            text,
+            choices,
+            dont_know: false,
+            hint,
+        })
+    }
+
+    fn follow_up_answer(&self, s: &mut Session, area: &Area, text: &str) -> Taken {
+        let Some(pos) = s
+            .concerns
+            .follow_ups
+            .iter()
+            .position(|f| f.answer.is_none())
+        else {
+            if let Some(step) = self
+                .script
+                .steps
+                .iter()
+                .find(|st| st.kind == StepKind::Concerns)
+            {
+                self.finish_concerns(s, step);
+            }
+            return Taken::Ok;
+        };
+        if text.is_empty() {
+            return Taken::Hint("Please choose one, type \"both\", or tell me more.".into());
+        }
+        let n = answers::normalise(text);
+        let ids = s.concerns.follow_ups[pos].indicators.clone();
+        let answer = match n.parse::<usize>() {
+            Ok(k) if (1..=ids.len()).contains(&k) => {
+                let keep = &ids[k - 1];
+                s.concerns
+                    .candidates
+                    .retain(|c| !ids.contains(&c.indicator) || &c.indicator == keep);
+                let words = area
+                    .indicator(keep)
+                    .map(|i| i.text.clone())
+                    .unwrap_or_default();
+                format!("Only \"{words}\" describes the child.")
+            }
+            Ok(_) => return Taken::Hint(format!("Please choose 1 to {}, or \"both\".", ids.len())),
+            Err(_) if matches!(n.as_str(), "both" | "all" | "keep all" | "keep both") => {
+                "All of them describe the child.".to_string()
+            }
+            Err(_) => {
+                if text.chars().count() > answers::MAX_SHORT_ANSWER * 4 {
+                    return Taken::Hint("Please answer more briefly here.".into());
+                }
+                text.to_string()
+            }
+        };
+        s.concerns.follow_ups[pos].answer = Some(answer);
+        if s.concerns.follow_ups.iter().all(|f| f.answer.is_some()) {
+            if let Some(step) = self
+                .script
+                .steps
+                .iter()
+                .find(|st| st.kind == StepKind::Concerns)
+            {
+                self.finish_concerns(s, step);
+            }
+        }
+        Taken::Ok
+    }
+
+    fn match_list(&self, s: &Session, progress: Option<Progress>) -> MatchList {
+        let area = s.area.as_deref().and_then(|a| self.rules.area(a));
+        let items: Vec<ShownMatch> = match area {
+            Some(area) => s
+                .concerns
+                .candidates
+                .iter()
+                .filter_map(|c| area.indicator(&c.indicator).map(|i| (c, i)))
+                .enumerate()
+                .map(|(n, (c, i))| ShownMatch {
+                    number: n + 1,
+                    indicator: i.id.clone(),
+                    domain: i.domain.clone(),
+                    text: i.text.clone(),
+                    level: area
+                        .level(&i.level)
+                        .map(|l| l.name.clone())
+                        .unwrap_or_default(),
+                    tier: area.indicator_tier(i),
+                    matched: c.matched.clone(),
+                    red_flag: c.red_flag || i.immediate,
+                    strength: i.positive,
+                })
+                .collect(),
+            None => vec![],
+        };
+        let prompt = if items.is_empty() {
+            "I could not match your words to an indicator in the document. Tell me more in your own words (what you saw or heard, how often, the child's age, any injury), or type \"done\" to go on without an indicator: the front door will still advise."
+        } else {
+            "Do these describe the child? Type \"yes\" to confirm, \"drop 2\" to remove one, or type more to add (\"none\" if none fit)."
+        };
+        MatchList {
+            document: area.map(|a| a.meta.document.clone()).unwrap_or_default(),
+            items,
+            prompt: prompt.to_string(),
+            choices: vec![
+                choice("confirm", "Yes, these fit"),
+                choice("none", "None of these fit"),
+            ],
+            progress,
+        }
+    }
+
+    // ----- Summary, outcome, record -------------------------------------------------------
+
+    fn summary_lines(&self, s: &Session, now: NaiveDateTime) -> Vec<(String, String)> {
+        self.applicable(s, now)
+            .into_iter()
+            .filter_map(|st| {
+                s.answers.get(st.id.as_str()).map(|a| {
+                    (
+                        st.id.to_string(),
+                        format!(
+                            "{}: {}",
+                            short_question(&st.question),
+                            self.show_answer(s, st, a, now)
+                        ),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    fn summary_text(&self, s: &Session, now: NaiveDateTime) -> String {
+        let lines = self.summary_lines(s, now);
+        if lines.is_empty() {
+            return "No answers yet.".into();
+        }
+        let mut t = String::from("Your answers so far:\n");
+        for (i, (_, line)) in lines.iter().enumerate() {
+            let _ = writeln!(t, "{}. {line}", i + 1);
+        }
+        t.trim_end().to_string()
+    }
+
+    fn summary_prompt(&self, s: &Session, now: NaiveDateTime, hint: Option<String>) -> Vec<Reply> {
+        vec![
+            Reply::Say(self.summary_text(s, now)),
+            Reply::Ask(Question {
+                step: "summary".into(),
+                section: "Summary".into(),
+                progress: None,
+                text: "Is this right? Type \"yes\" for the outcome, or the number of an answer to change it.".into(),
+                choices: vec![choice("yes", "Yes, show the outcome")],
+                dont_know: false,
+                hint,
+            }),
+        ]
+    }
+
+    fn summary_answer(
+        &self,
+        mut s: Session,
+        text: &str,
+        now: NaiveDateTime,
+    ) -> (Session, Vec<Reply>) {
+        let n = answers::normalise(text);
+        let lines = self.summary_lines(&s, now);
+        if let Ok(k) = n.trim_start_matches("change ").parse::<usize>() {
+            if let Some((id, _)) = k.checked_sub(1).and_then(|i| lines.get(i)) {
+                let id = id.clone();
+                self.unanswer(&mut s, &id);
+                let out = self.prompt(&s, now, None);
+                return (s, out);
+            }
+            let hint = format!(
+                "Please type a number from 1 to {}, or \"yes\".",
+                lines.len()
+            );
+            let out = self.prompt(&s, now, Some(hint));
+            return (s, out);
+        }
+        if matches!(
+            n.as_str(),
+            "yes" | "y" | "ok" | "okay" | "correct" | "right" | "yes show the outcome" | "confirm"
+        ) {
+            return self.outcome(s, now);
+        }
+        let out = self.prompt(&s, now, Some("Please type \"yes\" if the answers are right, or the number of the answer to change.".into()));
+        (s, out)
+    }
+
+    fn unanswer(&self, s: &mut Session, id: &str) {
+        s.answers.remove(id);
+        s.order.retain(|x| x != id);
+        if self
+            .script
+            .step(id)
+            .is_some_and(|st| st.kind == StepKind::Concerns)
+        {
+            s.concerns.follow_ups.clear();
+            s.concerns.stage = if s.concerns.candidates.is_empty() && s.concerns.messages.is_empty()
+            {
+                ConcernStage::Describe
+            } else {
+                ConcernStage::Confirm
+            };
+        }
+    }
+
+    fn show_answer(&self, s: &Session, step: &Step, a: &Answer, now: NaiveDateTime) -> String {
+        match a {
+            Answer::Text(t) => t.clone(),
+            Answer::DontKnow => "don't know".into(),
+            Answer::YesNo(b) => if *b { "yes" } else { "no" }.into(),
+            Answer::Choice(k) => match step.kind {
+                StepKind::Area => self
+                    .rules
+                    .area(k)
+                    .map(|a| format!("{} ({})", a.meta.name, a.meta.document))
+                    .unwrap_or_else(|| k.clone()),
+                _ => step
+                    .choices
+                    .iter()
+                    .find(|c| &c.key == k)
+                    .map(|c| c.label.clone())
+                    .unwrap_or_else(|| k.clone()),
+            },
+            Answer::Contact(c) => c.to_string(),
+            Answer::Age(age) => age.describe(now.date()),
+            Answer::Address(addr) => addr.text.clone(),
+            Answer::Concerns => {
+                let area = s.area.as_deref().and_then(|a| self.rules.area(a));
+                let inds: Vec<String> = area
+                    .map(|area| {
+                        self.confirmed(s, area)
+                            .iter()
+                            .map(|i| format!("\"{}\"", i.text))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let words: usize = s
+                    .concerns
+                    .messages
+                    .iter()
+                    .map(|m| m.split_whitespace().count())
+                    .sum();
+                if inds.is_empty() {
+                    format!(
+                        "{} message(s), {words} words; no indicator confirmed",
+                        s.concerns.messages.len()
+                    )
+                } else {
+                    format!(
+                        "{} message(s), {words} words; confirmed: {}",
+                        s.concerns.messages.len(),
+                        inds.join("; ")
+                    )
+                }
+            }
+        }
+    }
+
+    fn answer_text(&self, s: &Session, id: &str, now: NaiveDateTime) -> String {
+        match (self.script.step(id), s.answers.get(id)) {
+            (Some(step), Some(a)) => self.show_answer(s, step, a, now),
+            _ => String::new(),
+        }
+    }
+
+    fn outcome(&self, mut s: Session, now: NaiveDateTime) -> (Session, Vec<Reply>) {
+        let record = self.record(&mut s, now, true);
+        let mut t = String::new();
+        let child = if record.child.name.is_empty() {
+            "the child".to_string()
+        } else {
+            record.child.name.clone()
+        };
+        let _ = writeln!(t, "Outcome for {child}:");
+        if record.immediate_danger || record.outcome.as_ref().is_some_and(|o| o.immediate) {
+            let _ = writeln!(t, "IMMEDIATE PROTECTION: if the child is in danger now, call 999 first, then the front door.");
+        }
+        let _ = writeln!(t, "Level of need: {}", record.level_phrase());
+        if let Some(o) = &record.outcome {
+            let _ = writeln!(t, "What to do: {}", o.action);
+            let _ = writeln!(t, "Why: {} (source {})", o.rule, o.source);
+        } else if !record.immediate_danger {
+            let _ = writeln!(t, "What to do: no indicator was confirmed, so I cannot suggest a level. Talk your concern through with the front door; they will advise.");
+        }
+        if let Some(first) = record.consent.guidance.first() {
+            let _ = writeln!(t, "Consent: {first}");
+        }
+        if !record.call_now_reason.is_empty() {
+            let _ = writeln!(t, "Call now: {}", record.call_now_reason);
+        }
+        for step in &record.next_steps {
+            let _ = writeln!(t, "Next: {step}");
+        }
+        let mut out = vec![Reply::Say(t.trim_end().to_string())];
+        s.finished = Some(String::new());
+        out.push(Reply::Finished(Box::new(record)));
+        (s, out)
+    }
+
+    /// Builds the record from the session (reference left empty for the application to fill).
+    fn record(&self, s: &mut Session, now: NaiveDateTime, completed: bool) -> Record {
+        let area = s.area.as_deref().and_then(|a| self.rules.area(a));
+        let danger = s.answers.get("danger") == Some(&Answer::YesNo(true));
+        let confirmed: Vec<&Indicator> = area.map(|a| self.confirmed(s, a)).unwrap_or_default();
+        let mut outcome = None;
+        let mut call_now_reason = String::new();
+        let mut next_steps = Vec::new();
+        let mut guidance = Vec::new();
+        let consent_key = s.text("consent").unwrap_or("").to_string();
+        if let Some(area) = area {
+            let decided = triage::decide(area, &confirmed);
+            let mut info = decided.map(|o| OutcomeInfo {
+                level: o.level.name.clone(),
+                tier: o.tier,
+                immediate: o.immediate,
+                action: o.action.clone(),
+                rule: o.rule.clone(),
+                source: format!("{}:{}", area.meta.seed, o.source),
+            });
+            // The caller's own report of immediate danger is never under-rated.
+            if danger && completed {
+                let under = info.as_ref().is_none_or(|o| o.tier < 4);
+                if let (true, Some(level)) =
+                    (under, area.level_for_tier(4).or_else(|| area.levels.last()))
+                {
+                    info = Some(OutcomeInfo {
+                        level: level.name.clone(),
+                        tier: level.tier,
+                        immediate: true,
+                        action: level.response.clone(),
+                        rule: "You reported a child in immediate danger: that is treated at the highest level, whatever the indicators.".into(),
+                        source: format!("{}:{}", area.meta.seed, level.source),
+                    });
+                } else if let Some(o) = info.as_mut() {
+                    o.immediate = true;
+                }
+            }
+            if completed {
+                let tier = info.as_ref().map(|o| o.tier);
+                guidance = consent_guidance(area, tier, &consent_key);
+                if let Some(c) = self.call_now(area, now) {
+                    call_now_reason =
+                        format!("{} on {}. {}", c.now.service, c.now.number, c.reason);
+                    s.give_number(&c.now.service, &c.now.number, "the line to call now");
+                    if let Some(f) = c.fallback {
+                        let _ = write!(
+                            call_now_reason,
+                            " If there is no answer: {} on {}.",
+                            f.service, f.number
+                        );
+                        s.give_number(
+                            &f.service,
+                            &f.number,
+                            "if the line to call now does not answer",
+                        );
+                    }
+                    if danger || info.as_ref().is_some_and(|o| o.immediate) {
+                        s.give_number(
+                            &c.emergency.service,
+                            &c.emergency.number,
+                            "a child in immediate danger",
+                        );
+                    }
+                }
+                for ts in &area.timescales {
+                    next_steps.push(format!("{} ({}:{})", ts.text, area.meta.seed, ts.source));
+                }
+            }
+            outcome = info;
+        }
+        if completed || danger {
+            next_steps.push("Record this consultation, the advice given and what you decided in your own agency's system; this bot is not the system of record.".into());
+        }
+        if danger {
+            next_steps.insert(
+                0,
+                "Call 999 now if the child is in immediate danger, then the front door.".into(),
+            );
+        } else if s.concerns.immediate && completed {
+            // The matcher's safety floor saw immediate danger in the caller's words: say so in
+            // the outcome even when the confirmed indicators do not call for it.
+            let flags = if s.concerns.red_flags.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", s.concerns.red_flags.join("; "))
+            };
+            next_steps.insert(
+                0,
+                format!("Your words suggested a child may need immediate protection{flags}: if the child is in danger now, call 999, then the front door."),
+            );
+            s.give_number(
+                "Police",
+                "999",
+                "the concerns may need immediate protection",
+            );
+        }
+        let follow_ups = area
+            .map(|area| {
+                s.concerns
+                    .follow_ups
+                    .iter()
+                    .filter_map(|f| {
+                        let names: Vec<String> = f
+                            .indicators
+                            .iter()
+                            .filter_map(|i| area.indicator(i))
+                            .map(|i| format!("\"{}\"", i.text))
+                            .collect();
+                        f.answer.as_ref().map(|a| record::FollowUp {
+                            question: format!(
+                                "{}: which fits better, {}?",
+                                f.domain,
+                                names.join(" or ")
+                            ),
+                            answer: a.clone(),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let consent_status = self.answer_text(s, "consent", now);
+        Record {
+            reference: String::new(),
+            created: now,
+            area: area.map(|a| AreaInfo {
+                id: a.id().to_string(),
+                name: a.meta.name.clone(),
+                document: a.meta.document.clone(),
+                partnership: a.meta.partnership.clone(),
+                front_door: a.meta.front_door.clone(),
+                seed: a.meta.seed.clone(),
+            }),
+            immediate_danger: danger,
+            completed,
+            caller: record::Caller {
+                name: self.answer_text(s, "caller_name", now),
+                role: self.answer_text(s, "caller_role", now),
+                organisation: self.answer_text(s, "caller_org", now),
+                contact: self.answer_text(s, "caller_contact", now),
+                relationship: self.answer_text(s, "relationship", now),
+                safeguarding_lead: self.answer_text(s, "safeguarding_lead", now),
+            },
+            child: record::Child {
+                name: self.answer_text(s, "child_name", now),
+                age: self.answer_text(s, "child_age", now),
+                address: self.answer_text(s, "address", now),
+                household: self.answer_text(s, "household", now),
+                language: self.answer_text(s, "language", now),
+                professionals: self.answer_text(s, "professionals", now),
+                tried: self.answer_text(s, "tried", now),
+            },
+            concerns: s.concerns.messages.clone(),
+            indicators: area
+                .map(|area| {
+                    confirmed
+                        .iter()
+                        .map(|i| ConfirmedIndicator {
+                            id: i.id.clone(),
+                            domain: i.domain.clone(),
+                            text: i.text.clone(),
+                            level: area
+                                .level(&i.level)
+                                .map(|l| l.name.clone())
+                                .unwrap_or_default(),
+                            tier: area.indicator_tier(i),
+                            source: format!("{}:{}", area.meta.seed, i.source),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            follow_ups,
+            strengths: self.answer_text(s, "strengths", now),
+            consent: record::ConsentInfo {
+                status: consent_status,
+                reason: self.answer_text(s, "consent_reason", now),
+                approval: self.answer_text(s, "consent_approval", now),
+                child_view: self.answer_text(s, "child_view", now),
+                guidance,
+            },
+            outcome,
+            numbers: s.numbers.clone(),
+            call_now_reason,
+            next_steps,
+        }
+    }
+
+    // ----- Commands -------------------------------------------------------------------------
+
+    /// Handles a command. Returns true when the replies are complete (no question to repeat).
+    fn command(
+        &self,
+        s: &mut Session,
+        c: Command,
+        now: NaiveDateTime,
+        out: &mut Vec<Reply>,
+    ) -> bool {
+        match c {
+            Command::Urgent => {
+                let mut t = String::from("If a child is in immediate danger, call 999 now.\n");
+                let areas: Vec<&Area> = match s.area.as_deref().and_then(|a| self.rules.area(a)) {
+                    Some(a) => vec![a],
+                    None => self
+                        .rules
+                        .areas()
+                        .filter(|a| a.meta.superseded_by.is_none())
+                        .collect(),
+                };
+                for a in areas {
+                    let line = self.call_now_text(s, a, now, "asked who to call now (/urgent)");
+                    let _ = writeln!(t, "- {line}");
+                }
+                out.push(Reply::Say(t.trim_end().to_string()));
+            }
+            Command::Contacts => {
+                let mut t = String::new();
+                let areas: Vec<&Area> = match s.area.as_deref().and_then(|a| self.rules.area(a)) {
+                    Some(a) => vec![a],
+                    None => self.rules.areas().collect(),
+                };
+                for a in areas {
+                    let _ = writeln!(t, "{} ({}):", a.meta.name, a.meta.document);
+                    for c in &a.contacts {
+                        let hours = contacts::hours_text(c)
+                            .map(|h| format!(", {h}"))
+                            .unwrap_or_default();
+                        let _ = writeln!(
+                            t,
+                            "- {}: {} ({}{hours})",
+                            c.service,
+                            c.number,
+                            c.purpose.as_str().replace('_', " ")
+                        );
+                    }
+                }
+                out.push(Reply::Say(t.trim_end().to_string()));
+            }
+            Command::Help => out.push(Reply::Say(HELP.to_string())),
+            Command::Why => {
+                let why = match self.current(s, now) {
+                    Some(st) if st.kind == StepKind::Concerns && s.concerns.stage == ConcernStage::Confirm => {
+                        "I match your words to the indicators of the area's threshold document so that you and the front door speak the same language; you decide which ones fit. The level comes from the document's own rule, never from my guess.".to_string()
+                    }
+                    Some(st) if st.kind == StepKind::Concerns && s.concerns.stage == ConcernStage::FollowUp => {
+                        "The document puts these at different levels; how often it happens, the child's age and any injury decide which fits. Keeping all of them never lowers the level.".to_string()
+                    }
+                    Some(st) => st.why.clone(),
+                    None if s.is_finished() => "The consultation is over; the record is what to copy into your agency's system.".to_string(),
+                    None => "The summary lets you check every answer before the outcome, because the record goes into your agency's system.".to_string(),
+                };
+                out.push(Reply::Say(format!("Why I ask: {why}")));
+            }
+            Command::Back => {
+                if s.concerns.stage != ConcernStage::Describe
+                    && !s.answers.contains_key("concerns")
+                    && self
+                        .current(s, now)
+                        .is_some_and(|st| st.kind == StepKind::Concerns)
+                {
+                    // Inside the concerns: back to describing (messages kept).
+                    s.concerns.follow_ups.clear();
+                    s.concerns.stage = if s.concerns.stage == ConcernStage::FollowUp {
+                        ConcernStage::Confirm
+                    } else {
+                        ConcernStage::Describe
+                    };
+                    out.push(Reply::Say("Back one step; what you wrote is kept.".into()));
+                } else {
+                    let last = s
+                        .order
+                        .iter()
+                        .rev()
+                        .find(|id| {
+                            self.script
+                                .step(id)
+                                .is_some_and(|st| self.applies(s, st, now))
+                        })
+                        .cloned();
+                    match last {
+                        Some(id) => {
+                            self.unanswer(s, &id);
+                            out.push(Reply::Say(
+                                "Back one question: please answer it again.".into(),
+                            ));
+                        }
+                        None => out.push(Reply::Say("There is no answer to change yet.".into())),
+                    }
+                }
+            }
+            Command::Summary => out.push(Reply::Say(self.summary_text(s, now))),
+            Command::Cancel => {
+                let fixed = s.fixed_area.clone();
+                *s = self.new_session(now, fixed.as_deref());
+                out.push(Reply::Say(
+                    "Cancelled: this consultation's answers are deleted. Starting again.".into(),
+                ));
+            }
+            Command::Ask(text) => {
+                if text.trim().is_empty() {
+                    out.push(Reply::Say("Type /ask and your concern in a sentence, e.g. \"/ask 14 year old missing school and seen with older men\".".into()));
+                } else if text.chars().count() > MAX_CONCERNS_MESSAGE {
+                    out.push(Reply::Say(format!(
+                        "Please keep /ask under {MAX_CONCERNS_MESSAGE} characters."
+                    )));
+                } else {
+                    match s.area.as_deref().and_then(|a| self.rules.area(a)) {
+                        Some(area) => out.extend(self.quick_advice(area, &text, now)),
+                        None => {
+                            s.pending_ask = Some(text);
+                            let choices = self
+                                .script
+                                .steps
+                                .iter()
+                                .find(|st| st.kind == StepKind::Area)
+                                .map(|st| self.choices(st))
+                                .unwrap_or_default();
+                            out.push(Reply::Ask(Question {
+                                step: "ask_area".into(),
+                                section: "Quick advice".into(),
+                                progress: None,
+                                text: "Which area does the child live in? (The levels and numbers differ by area.)".into(),
+                                choices,
+                                dont_know: false,
+                                hint: None,
+                            }));
+                            return true;
+                        }
+                    }
+                }
+            }
+            Command::Unknown(word) => out.push(Reply::Say(format!(
+                "I do not know the command {word}. {}",
+                HELP
+            ))),
+        }
+        s.is_finished()
+    }
+
+    /// Quick advice on a concern without a consultation: the indicators matched, the level they
+    /// suggest and the number to call now. Nothing is recorded.
+    pub fn quick_advice(&self, area: &Area, text: &str, now: NaiveDateTime) -> Vec<Reply> {
+        let mut t = format!(
+            "Quick advice for {} ({}): not a consultation, nothing is recorded.\n",
+            area.meta.name, area.meta.document
+        );
+        let analysis = self
+            .matchers
+            .get(area.id())
+            .map(|m| m.analyse(text))
+            .unwrap_or_default();
+        let shown: Vec<&Indicator> = analysis
+            .matches
+            .iter()
+            .enumerate()
+            .filter(|(i, m)| *i < 5 || m.red_flag)
+            .filter_map(|(_, m)| area.indicator(&m.indicator))
+            .collect();
+        if analysis.immediate {
+            t.push_str("What you describe may need immediate protection: if the child is in danger now, call 999 first.\n");
+        }
+        if shown.is_empty() {
+            t.push_str("Your words did not match an indicator in the document. Talk it through with the front door, or start a consultation.\n");
+        } else {
+            t.push_str("Your words match:\n");
+            for i in &shown {
+                let level = area.level(&i.level).map(|l| l.name.as_str()).unwrap_or("");
+                let _ = writeln!(t, "- {}: \"{}\" ({level})", i.domain, i.text);
+            }
+            if let Some(o) = triage::decide(area, &shown) {
+                let tier = if analysis.immediate {
+                    o.tier.max(4)
+                } else {
+                    o.tier
+                };
+                let level = if tier > o.tier {
+                    area.level_for_tier(tier).unwrap_or(o.level)
+                } else {
+                    o.level
+                };
+                let _ = writeln!(
+                    t,
+                    "If these fit, the level is {} (tier {tier}): {}",
+                    level.name,
+                    if tier > o.tier {
+                        &level.response
+                    } else {
+                        &o.action
+                    }
+                );
+            }
+        }
+        if let Some(c) = self.call_now(area, now) {
+            let _ = writeln!(
+                t,
+                "Call now: {} on {}. {}",
+                c.now.service, c.now.number, c.reason
+            );
+            if let Some(f) = c.fallback {
+                let _ = writeln!(t, "If there is no answer: {} on {}.", f.service, f.number);
+            }
+        }
+        t.push_str("For a full consultation with a record, answer the questions (/help).");
+        vec![Reply::Say(t)]
+    }
+}
+
+const HELP: &str = "Answer each question in words, or by the number of a choice. Commands, at any point: /urgent who to call right now; /contacts every number for the area; /why why I ask this question; /back change the last answer; /summary your answers so far; /cancel delete this consultation and start again; /ask <concern> quick advice without a consultation; /help this message.";
+
+fn choice(key: &str, label: &str) -> Choice {
+    Choice {
+        key: key.to_string(),
+        label: label.to_string(),
+    }
+}
+
+fn labels(choices: &[Choice]) -> String {
+    choices
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} {}", i + 1, c.label))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A choice's key from a number, the key itself, or the label's words.
+pub fn resolve_choice(choices: &[Choice], text: &str) -> Option<String> {
+    let n = answers::normalise(text);
+    if n.is_empty() {
+        return None;
+    }
+    if let Ok(i) = n.parse::<usize>() {
+        return i
+            .checked_sub(1)
+            .and_then(|i| choices.get(i))
+            .map(|c| c.key.clone());
+    }
+    if let Some(c) = choices
+        .iter()
+        .find(|c| c.key == text.trim() || c.key == n || answers::normalise(&c.label) == n)
+    {
+        return Some(c.key.clone());
+    }
+    if n.len() >= 3 {
+        let starts: Vec<&Choice> = choices
+            .iter()
+            .filter(|c| answers::normalise(&c.label).starts_with(&n))
+            .collect();
+        if starts.len() == 1 {
+            return Some(starts[0].key.clone());
+        }
+    }
+    // Common ways of saying the consent and yes/no choices.
+    let synonyms: &[(&str, &[&str])] = &[
+        ("yes", &["y", "yeah", "yep"]),
+        ("no", &["n", "nope", "not yet"]),
+        (
+            "agreed",
+            &["agreed", "they agree", "consent given", "yes they agree"],
+        ),
+        ("refused", &["refused", "they refused", "consent refused"]),
+        ("not_yet", &["not asked", "not yet", "not yet asked"]),
+        ("not_sought", &["not sought", "would put the child at risk"]),
+        ("i_am", &["i am", "me", "i am the dsl", "i'm the dsl"]),
+    ];
+    synonyms
+        .iter()
+        .filter(|(_, words)| words.contains(&n.as_str()))
+        .find_map(|(key, _)| choices.iter().find(|c| c.key == *key))
+        .map(|c| c.key.clone())
+}
+
+fn strip_word<'t>(text: &'t str, words: &[&str]) -> Option<&'t str> {
+    words.iter().find_map(|w| {
+        text.strip_prefix(w)
+            .filter(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
+    })
+}
+
+fn short_question(q: &str) -> &str {
+    let end = q.find(['?', '(', '.', ',']).unwrap_or(q.len());
+    q[..end].trim()
+}
+
+fn red_flag_caution(area: &Area, id: &str) -> String {
+    let text = area.indicator(id).map(|i| i.text.as_str()).unwrap_or(id);
+    format!(
+        "You removed \"{text}\", which can mean significant harm or a need for immediate protection. If you are unsure, add it back (type more about it): the front door can lower a level, but a missed concern can leave a child unprotected."
+    )
+}
+
+/// The consent guidance for a tier (on the common scale) and consent status: a headline in
+/// plain words, then the area's own consent rules that apply, with their sources.
+pub fn consent_guidance(area: &Area, tier: Option<u8>, status: &str) -> Vec<String> {
+    let tier = tier.unwrap_or(2);
+    let headline = match (tier, status) {
+        (4, "agreed") => "Consent is not required for child protection (s47) enquiries, but it is good that the family know. Call the front door now.",
+        (4, "refused") => "There are significant-harm concerns: proceed without consent. Record that consent was refused and why you are going ahead, and tell the front door that the family refused.",
+        (4, "not_yet") => "Do not delay to ask for consent where a child may be suffering significant harm: call the front door now and agree with them whether and when the family is told. Record why consent was not sought.",
+        (4, _) => "Not seeking consent is right where asking would put the child at risk or prejudice an investigation: record why, and tell the front door.",
+        (3, "agreed") => "Child in need (s17) services are voluntary; the family's agreement lets the front door go ahead.",
+        (3, "refused") => "Child in need (s17) services are voluntary and need consent. Record the refusal and the family's reasons; if you believe the child is suffering or likely to suffer significant harm, call the front door anyway.",
+        (3, "not_yet") => "Child in need services need consent: talk to the parents or carers about your concerns and ask for their agreement before the referral, unless that would put the child at risk.",
+        (_, "agreed") => "Early help is voluntary and the family has agreed: you can go ahead (for example with an Early Help Assessment).",
+        (_, "refused") => "Early help is voluntary: without consent it cannot go ahead. Record the refusal, keep offering support, and call the front door if your concerns grow.",
+        (_, "not_yet") => "Early help needs the family's consent. Tell the parents or carers, in plain words, what you are worried about and what help could offer; ask for their agreement and record their answer. Then make the request.",
+        (_, _) => "Not seeking consent is for where asking would put the child at risk or prejudice an investigation; discuss it with the front door and record the reason.",
+    };
+    let scope = match tier {
+        4 => ConsentScope::ChildProtection,
+        3 => ConsentScope::ChildInNeed,
+        _ => ConsentScope::EarlyHelp,
+    };
+    let kinds: &[ConsentKind] = match status {
+        "agreed" => &[
+            ConsentKind::Needed,
+            ConsentKind::NotRequired,
+            ConsentKind::Record,
+        ],
+        "refused" => &[
+            ConsentKind::Refused,
+            ConsentKind::NotRequired,
+            ConsentKind::Needed,
+            ConsentKind::Record,
+        ],
+        "not_yet" => &[
+            ConsentKind::Needed,
+            ConsentKind::NotRequired,
+            ConsentKind::DoNotSeek,
+            ConsentKind::Record,
+        ],
+        _ => &[
+            ConsentKind::DoNotSeek,
+            ConsentKind::Approval,
+            ConsentKind::NotRequired,
+            ConsentKind::Record,
+        ],
+    };
+    let mut out = vec![headline.to_string()];
+    for k in kinds {
+        for rule in area
+            .consent
+            .iter()
+            .filter(|r| r.kind == *k && (r.scope == scope || r.scope == ConsentScope::All))
+        {
+            out.push(format!(
+                "{} says: \"{}\" ({}:{})",
+                area.meta.document, rule.text, area.meta.seed, rule.source
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands() {
+        assert_eq!(Input::parse("/why"), Input::Command(Command::Why));
+        assert_eq!(
+            Input::parse(" /Help@FrontDoorBot "),
+            Input::Command(Command::Help)
+        );
+        assert_eq!(
+            Input::parse("/ask baby bruised"),
+            Input::Command(Command::Ask("baby bruised".into()))
+        );
+        assert_eq!(
+            Input::parse("/frobnicate"),
+            Input::Command(Command::Unknown("/frobnicate".into()))
+        );
+        assert_eq!(Input::parse("yes"), Input::Text("yes".into()));
+    }
+
+    #[test]
+    fn resolves_choices_by_number_key_or_words() {
+        let cs = vec![
+            choice("agreed", "Yes, they know and agree"),
+            choice("refused", "They know, and refused"),
+            choice("not_yet", "Not asked yet"),
+        ];
+        assert_eq!(resolve_choice(&cs, "2").as_deref(), Some("refused"));
+        assert_eq!(
+            resolve_choice(&cs, "not asked yet").as_deref(),
+            Some("not_yet")
+        );
+        assert_eq!(
+            resolve_choice(&cs, "They know, and refused.").as_deref(),
+            Some("refused")
+        );
+        assert_eq!(resolve_choice(&cs, "refused").as_deref(), Some("refused"));
+        assert_eq!(resolve_choice(&cs, "not yet").as_deref(), Some("not_yet"));
+        assert_eq!(resolve_choice(&cs, "4"), None);
+        assert_eq!(resolve_choice(&cs, "0"), None);
+        assert_eq!(resolve_choice(&cs, "banana"), None);
+    }
+}

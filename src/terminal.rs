@@ -1,0 +1,151 @@
+//! The terminal chat, over any reader and writer (so tests drive it in memory).
+//!
+//! Reads one answer per line and prints the engine's replies as text: numbered choices (typing
+//! the number or the words both work, the engine resolves them), the matched indicators, the
+//! record. At the end of input the consultation is already saved (every answer is flushed before
+//! the next question), so it resumes next time.
+
+use std::io::{BufRead, Write};
+
+use chrono::{DateTime, Utc};
+
+use crate::app::{App, AppError};
+use crate::dialogue::engine::{MatchList, Question};
+use crate::dialogue::{Input, Reply};
+
+/// The conversation key of the terminal.
+pub const TERMINAL_KEY: &str = "terminal:local";
+
+/// The terminal chat failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TerminalError {
+    /// Reading or writing the terminal failed.
+    #[error("terminal: {0}")]
+    Io(#[from] std::io::Error),
+    /// The application failed (storage).
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+/// How the terminal behaves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Print each answer after the prompt (when input is not a terminal, so a transcript reads
+    /// like a conversation).
+    pub echo: bool,
+}
+
+/// Runs the chat until the end of input. `clock` gives the current time for each step.
+pub fn run<R: BufRead, W: Write>(
+    app: &App,
+    key: &str,
+    input: R,
+    mut output: W,
+    options: Options,
+    clock: impl Fn() -> DateTime<Utc>,
+) -> Result<(), TerminalError> {
+    let replies = step(app, key, Input::Start, clock(), &mut output)?;
+    write_replies(&mut output, &replies)?;
+    for line in input.lines() {
+        let line = line?;
+        if options.echo {
+            writeln!(output, "{line}")?;
+        }
+        let replies = step(app, key, Input::parse(&line), clock(), &mut output)?;
+        write_replies(&mut output, &replies)?;
+    }
+    writeln!(output, "\n(End of input. Your answers are saved; run frontdoor again to carry on where you left off.)")?;
+    output.flush()?;
+    Ok(())
+}
+
+fn step<W: Write>(
+    app: &App,
+    key: &str,
+    input: Input,
+    now: DateTime<Utc>,
+    output: &mut W,
+) -> Result<Vec<Reply>, TerminalError> {
+    match app.handle(key, input, now) {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            writeln!(
+                output,
+                "\nSorry: I could not save your answer, so I have stopped. If a child is in immediate danger, call 999; otherwise call the front door for the child's area (frontdoor records and /contacts list the numbers)."
+            )?;
+            Err(e.into())
+        }
+    }
+}
+
+fn write_replies<W: Write>(output: &mut W, replies: &[Reply]) -> std::io::Result<()> {
+    for r in replies {
+        output.write_all(render(r).as_bytes())?;
+    }
+    output.flush()
+}
+
+/// One reply as terminal text.
+pub fn render(reply: &Reply) -> String {
+    match reply {
+        Reply::Say(text) => format!("\n{text}\n"),
+        Reply::Ask(q) => render_question(q),
+        Reply::ConfirmMatches(m) => render_matches(m),
+        Reply::Finished(record) => format!(
+            "\n{}\nReference: {}. To save it as a file: frontdoor records export {} --format md\nType anything to start a new consultation.\n",
+            record.to_text(),
+            record.reference,
+            record.reference
+        ),
+    }
+}
+
+fn render_question(q: &Question) -> String {
+    let mut t = String::from("\n");
+    if let Some(h) = &q.hint {
+        t.push_str(&format!("! {h}\n"));
+    }
+    match q.progress {
+        Some(p) => t.push_str(&format!("[{} · {p}] {}\n", q.section, q.text)),
+        None => t.push_str(&format!("[{}] {}\n", q.section, q.text)),
+    }
+    for (i, c) in q.choices.iter().enumerate() {
+        t.push_str(&format!("  {}. {}\n", i + 1, c.label));
+    }
+    if q.dont_know {
+        t.push_str("  (\"don't know\" is an accepted answer)\n");
+    }
+    t.push_str("> ");
+    t
+}
+
+fn render_matches(m: &MatchList) -> String {
+    let mut t = String::from("\n");
+    if let Some(p) = m.progress {
+        t.push_str(&format!("[Your concerns · {p}]\n"));
+    }
+    if !m.items.is_empty() {
+        t.push_str(&format!("I understood (in the words of {}):\n", m.document));
+    }
+    for i in &m.items {
+        let flag = if i.red_flag {
+            " [RED FLAG]"
+        } else if i.strength {
+            " [strength]"
+        } else {
+            ""
+        };
+        let words = if i.matched.is_empty() {
+            String::new()
+        } else {
+            format!("; your words: {}", i.matched.join(", "))
+        };
+        t.push_str(&format!(
+            "  {}. {}: \"{}\" ({}){flag}{words}\n",
+            i.number, i.domain, i.text, i.level
+        ));
+    }
+    t.push_str(&m.prompt);
+    t.push_str("\n> ");
+    t
+}

@@ -1,0 +1,766 @@
+//! Scripted consultations through the real App on a temporary sled store, in every area.
+//!
+//! The matcher is being improved while these tests are written, so concerns are either
+//! clear-cut red flags (asserted on tier, never on exact indicators) or confirmed explicitly
+//! ("none" then "add <indicator id>"). All names are fictional. Time is passed in.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use frontdoor::app::App;
+use frontdoor::config::Config;
+use frontdoor::dialogue::{self, sample, Input, Reply};
+use frontdoor::record::Record;
+use frontdoor::rules::{self, Area, RuleSet};
+use tempfile::TempDir;
+
+const KEY: &str = "test:1";
+
+/// Tuesday 24 November 2026, 10:00 in London: the front doors with stated hours are open.
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+fn embedded() -> RuleSet {
+    rules::load_embedded().expect("the built-in rules load")
+}
+
+fn fixture() -> RuleSet {
+    rules::load_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules"))
+        .expect("the fixture rules load")
+}
+
+struct Harness {
+    app: App,
+    _dir: TempDir,
+}
+
+impl Harness {
+    fn new(rules: RuleSet) -> Harness {
+        Harness::with_config(rules, |_| {})
+    }
+
+    fn with_config(rules: RuleSet, change: impl FnOnce(&mut Config)) -> Harness {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config {
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        };
+        change(&mut config);
+        let script = dialogue::load_embedded().expect("the script loads");
+        let app = App::new(config, rules, script, now()).expect("app opens");
+        Harness { app, _dir: dir }
+    }
+
+    fn send(&self, line: &str) -> Vec<Reply> {
+        self.app
+            .handle(KEY, Input::parse(line), now())
+            .expect("step is stored")
+    }
+
+    /// The one transcript helper: sends each line, returns every reply in order.
+    fn run(&self, lines: &[&str]) -> Vec<Reply> {
+        let mut all = self.send_input(Input::Start);
+        for l in lines {
+            all.extend(self.send(l));
+        }
+        all
+    }
+
+    fn send_input(&self, input: Input) -> Vec<Reply> {
+        self.app.handle(KEY, input, now()).expect("step is stored")
+    }
+
+    /// A consultation driven by the question being asked: `answers` by step id, "yes" to the
+    /// matches and the summary, "both" to follow-ups. Returns the record and every reply.
+    fn consult(&self, answers: &BTreeMap<&str, String>) -> (Record, Vec<Reply>) {
+        let mut all = self.send_input(Input::Start);
+        let mut used_concerns = 0;
+        for _ in 0..80 {
+            if let Some(r) = finished(&all) {
+                return (r, all);
+            }
+            let line = match all.last() {
+                Some(Reply::ConfirmMatches(m)) if m.items.is_empty() => "done".to_string(),
+                Some(Reply::ConfirmMatches(_)) => "yes".to_string(),
+                Some(Reply::Ask(q)) => match q.step.as_str() {
+                    "summary" => "yes".to_string(),
+                    "follow_up" => "both".to_string(),
+                    "concerns" => {
+                        used_concerns += 1;
+                        let key = if used_concerns == 1 {
+                            "concerns"
+                        } else {
+                            "concerns_more"
+                        };
+                        answers
+                            .get(key)
+                            .cloned()
+                            .unwrap_or_else(|| "done".to_string())
+                    }
+                    step => answers
+                        .get(step)
+                        .cloned()
+                        .unwrap_or_else(|| panic!("no answer for step {step}; replies: {all:#?}")),
+                },
+                other => panic!("unexpected last reply {other:?}"),
+            };
+            all.extend(self.send(&line));
+        }
+        panic!("the consultation did not finish: {all:#?}");
+    }
+}
+
+fn finished(replies: &[Reply]) -> Option<Record> {
+    replies.iter().find_map(|r| match r {
+        Reply::Finished(r) => Some((**r).clone()),
+        _ => None,
+    })
+}
+
+fn last_question(replies: &[Reply]) -> (String, Option<String>) {
+    match replies.last() {
+        Some(Reply::Ask(q)) => (q.step.clone(), q.hint.clone()),
+        Some(Reply::ConfirmMatches(_)) => ("concerns".into(), None),
+        other => panic!("expected a question, got {other:?}"),
+    }
+}
+
+fn said(replies: &[Reply]) -> String {
+    replies
+        .iter()
+        .filter_map(|r| match r {
+            Reply::Say(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The answers of a routine consultation, by step id.
+fn routine(area: &Area) -> BTreeMap<&'static str, String> {
+    [
+        ("danger", "no"),
+        ("danger_continue", "yes"),
+        ("area", area.id()),
+        ("caller_name", "Sam Fictional"),
+        ("caller_role", "Health visitor"),
+        ("caller_org", "Example Health Trust"),
+        ("caller_contact", "sam.fictional@example.org"),
+        (
+            "relationship",
+            "Health visitor to the family since the birth",
+        ),
+        ("safeguarding_lead", "I am the safeguarding lead"),
+        ("child_name", "Robin Example"),
+        ("child_age", "9"),
+        ("address", "4 Sample Street, Exampletown ST4 2EE"),
+        ("household", "Dad, and a sister aged 12"),
+        ("language", "English"),
+        ("professionals", "don't know"),
+        ("tried", "Parenting advice at home visits"),
+        ("strengths", "Dad is keen for help"),
+        ("consent", "1"),
+        (
+            "consent_reason",
+            "Dad was not reachable today; I will ask him tomorrow",
+        ),
+        ("consent_approval", "Jo Example, safeguarding lead"),
+        ("child_view", "Robin says home is fine but he is tired"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_string()))
+    .collect()
+}
+
+/// The first need (not a strength, not immediate) of the area at `tier`.
+fn indicator_at(area: &Area, tier: u8) -> Option<String> {
+    area.indicators
+        .iter()
+        .find(|i| !i.positive && !i.immediate && area.indicator_tier(i) == tier)
+        .map(|i| i.id.clone())
+}
+
+const RED_FLAG: &str = "baby 3 months old has a bruise on his ear and mum can't explain it";
+
+#[test]
+fn every_area_routine_early_help_with_consent() {
+    let rules = embedded();
+    for area in rules.areas() {
+        let h = Harness::new(rules.clone());
+        let replies = h.run(
+            &sample::answers(area)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+        let record = finished(&replies)
+            .unwrap_or_else(|| panic!("{}: not finished: {replies:#?}", area.id()));
+        assert!(
+            record.reference.starts_with("FD-20261124-"),
+            "{}",
+            record.reference
+        );
+        assert!(record.completed);
+        assert_eq!(record.caller.name, "Sam Fictional");
+        assert_eq!(record.child.name, "Alex Example");
+        assert_eq!(record.indicators.len(), 1, "{}", area.id());
+        let outcome = record.outcome.clone().expect("a level");
+        assert_eq!(outcome.tier, record.indicators[0].tier, "{}", area.id());
+        assert!(
+            record.consent.status.contains("agree"),
+            "{}",
+            record.consent.status
+        );
+        // The number to call now is the area's, from the rules.
+        let call = frontdoor::contacts::call_now(
+            area,
+            &rules.bank_holidays,
+            frontdoor::app::uk_local(now()),
+        )
+        .expect("call now");
+        assert!(
+            record.numbers.iter().any(|n| n.number == call.now.number),
+            "{}: {:?}",
+            area.id(),
+            record.numbers
+        );
+        assert!(record.call_now_reason.contains(&call.now.number));
+        // Stored durably under its reference.
+        let stored = h
+            .app
+            .store()
+            .record(&record.reference)
+            .expect("read")
+            .expect("stored");
+        assert_eq!(stored.record, record);
+        // The record names the document and ends with the line about professional judgement.
+        let text = record.to_text();
+        assert!(text.contains(&area.meta.document));
+        assert!(text.contains("does not replace"));
+    }
+}
+
+#[test]
+fn every_area_immediate_danger_path() {
+    let rules = embedded();
+    for area in rules.areas() {
+        // Stop after the safety advice: a record of the advice is kept.
+        let h = Harness::new(rules.clone());
+        let first = h.send_input(Input::Start);
+        let (step, _) = last_question(&first);
+        assert_eq!(
+            step, "danger",
+            "the first question is the immediate-danger question"
+        );
+        let replies = h.send("yes");
+        let text = said(&replies);
+        assert!(text.contains("999"), "{text}");
+        let replies = h.send("no");
+        let record = finished(&replies).expect("a record of the safety advice");
+        assert!(record.immediate_danger && !record.completed);
+        assert!(record.numbers.iter().any(|n| n.number == "999"));
+
+        // Or go on: the outcome is never below the top tier when a child is in danger.
+        let h = Harness::new(rules.clone());
+        let mut answers = routine(area);
+        answers.insert("danger", "yes".into());
+        answers.insert(
+            "concerns",
+            "Robin said dad hit him last night and he is scared to go home".into(),
+        );
+        let (record, replies) = h.consult(&answers);
+        assert!(said(&replies).contains("999"));
+        let outcome = record.outcome.expect("a level");
+        assert_eq!(outcome.tier, 4, "{}", area.id());
+        assert!(outcome.immediate);
+        assert!(record.numbers.iter().any(|n| n.number == "999"));
+        let area_numbers: Vec<&str> = area.contacts.iter().map(|c| c.number.as_str()).collect();
+        assert!(
+            record
+                .numbers
+                .iter()
+                .any(|n| n.number != "999" && area_numbers.contains(&n.number.as_str())),
+            "{:?}",
+            record.numbers
+        );
+    }
+}
+
+#[test]
+fn every_area_consent_refused_with_child_protection_concerns() {
+    let rules = embedded();
+    for area in rules.areas() {
+        let h = Harness::new(rules.clone());
+        let mut answers = routine(area);
+        answers.insert("child_age", "3 months".into());
+        answers.insert("concerns", RED_FLAG.into());
+        answers.insert("consent", "refused".into());
+        answers.insert(
+            "consent_reason",
+            "Mum refused and said it is none of our business".into(),
+        );
+        let (record, _) = h.consult(&answers);
+        let outcome = record
+            .outcome
+            .clone()
+            .unwrap_or_else(|| panic!("{}: no level for a red flag", area.id()));
+        assert!(
+            outcome.tier >= 3,
+            "{}: tier {} for {RED_FLAG:?}",
+            area.id(),
+            outcome.tier
+        );
+        assert!(record.consent.status.contains("refused"));
+        assert_eq!(
+            record.consent.reason,
+            "Mum refused and said it is none of our business"
+        );
+        if outcome.tier == 4 {
+            assert!(
+                record.consent.guidance[0].contains("proceed without consent"),
+                "{:?}",
+                record.consent.guidance
+            );
+        }
+        assert!(
+            record.consent.child_view.is_empty(),
+            "a baby's own view is not asked"
+        );
+    }
+}
+
+#[test]
+fn every_area_consent_not_yet_sought_for_early_help() {
+    let rules = embedded();
+    for area in rules.areas() {
+        let Some(id) = indicator_at(area, 2) else {
+            continue;
+        };
+        let h = Harness::new(rules.clone());
+        let mut answers = routine(area);
+        answers.insert("concerns", "Robin is often late and tired".into());
+        answers.insert("concerns_more", format!("add {id}"));
+        answers.insert("consent", "not asked yet".into());
+        // Drop whatever the matcher found, then add the one early-help indicator.
+        let mut lines: Vec<String> = Vec::new();
+        for step in [
+            "danger",
+            "area",
+            "caller_name",
+            "caller_role",
+            "caller_org",
+            "caller_contact",
+            "relationship",
+            "safeguarding_lead",
+            "child_name",
+            "child_age",
+            "address",
+            "household",
+            "language",
+            "professionals",
+            "tried",
+        ] {
+            lines.push(answers[step].clone());
+        }
+        lines.extend([
+            "Robin is often late and tired".to_string(),
+            "none".into(),
+            format!("add {id}"),
+            "yes".into(),
+        ]);
+        for step in ["strengths", "consent", "consent_reason", "child_view"] {
+            lines.push(answers[step].clone());
+        }
+        lines.push("yes".into());
+        let replies = h.run(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+        let record = finished(&replies).unwrap_or_else(|| panic!("{}: {replies:#?}", area.id()));
+        let outcome = record.outcome.expect("a level");
+        assert_eq!(outcome.tier, 2, "{}", area.id());
+        assert!(
+            record.consent.guidance[0].contains("Early help needs the family's consent"),
+            "{:?}",
+            record.consent.guidance
+        );
+        assert_eq!(
+            record.consent.reason,
+            "Dad was not reachable today; I will ask him tomorrow"
+        );
+    }
+}
+
+#[test]
+fn back_corrects_the_last_answer_and_summary_corrects_any() {
+    let rules = embedded();
+    let area = rules.areas().next().expect("an area").clone();
+    let h = Harness::new(rules);
+    h.run(&["no", area.id(), "Sam Fictionl"]);
+    let replies = h.send("/back");
+    assert_eq!(last_question(&replies).0, "caller_name");
+    let replies = h.send("Sam Fictional");
+    assert_eq!(last_question(&replies).0, "caller_role");
+    let answers = routine(&area);
+    let (record, _) = {
+        // Carry on to the summary, then change the child's name by its number.
+        let mut lines = vec![];
+        for step in [
+            "caller_role",
+            "caller_org",
+            "caller_contact",
+            "relationship",
+            "safeguarding_lead",
+            "child_name",
+            "child_age",
+            "address",
+            "household",
+            "language",
+            "professionals",
+            "tried",
+        ] {
+            lines.push(answers[step].clone());
+        }
+        let id = indicator_at(&area, 2)
+            .or_else(|| indicator_at(&area, 3))
+            .expect("an indicator");
+        lines.extend([
+            "Robin is often late".to_string(),
+            "none".into(),
+            format!("add {id}"),
+            "yes".into(),
+        ]);
+        for step in ["strengths", "consent", "child_view"] {
+            lines.push(answers[step].clone());
+        }
+        let mut replies = Vec::new();
+        for l in &lines {
+            replies = h.send(l);
+        }
+        assert_eq!(last_question(&replies).0, "summary", "{replies:#?}");
+        let summary = said(&replies);
+        let n = summary
+            .lines()
+            .find(|l| l.contains("child's name"))
+            .and_then(|l| l.split('.').next())
+            .expect("numbered line")
+            .to_string();
+        let replies = h.send(&n);
+        assert_eq!(last_question(&replies).0, "child_name");
+        let replies = h.send("Robin Sample");
+        assert_eq!(
+            last_question(&replies).0,
+            "summary",
+            "back at the summary after the correction"
+        );
+        let replies = h.send("yes");
+        (finished(&replies).expect("finished"), replies)
+    };
+    assert_eq!(record.caller.name, "Sam Fictional");
+    assert_eq!(record.child.name, "Robin Sample");
+    assert_eq!(
+        record.child.household, "Dad, and a sister aged 12",
+        "answers after the corrected one are kept"
+    );
+}
+
+#[test]
+fn bad_answers_at_every_kind_of_question_are_asked_again() {
+    let rules = embedded();
+    let area = rules.areas().next().expect("an area").clone();
+    let h = Harness::new(rules);
+    let bad = |line: &str, step: &str, hint_has: &str| {
+        let replies = h.send(line);
+        let (asked, hint) = last_question(&replies);
+        assert_eq!(asked, step, "after {line:?}");
+        let hint = hint.unwrap_or_else(|| panic!("no hint after {line:?}"));
+        assert!(hint.contains(hint_has), "{line:?}: {hint}");
+    };
+    let good = |line: &str, step: &str| {
+        let replies = h.send(line);
+        assert_ne!(
+            last_question(&replies).0,
+            step,
+            "{line:?} should be taken at {step}"
+        );
+    };
+    h.send_input(Input::Start);
+    bad("maybe", "danger", "yes or no");
+    good("no", "danger");
+    bad("Atlantis", "area", "do not know that area");
+    good(area.id(), "area");
+    bad("anonymous", "caller_name", "anonymous");
+    good("Sam Fictional", "caller_name");
+    bad("", "caller_role", "answer");
+    good("Class teacher", "caller_role");
+    bad("42", "caller_org", "few words");
+    good("Example School", "caller_org");
+    bad("01632 96O123", "caller_contact", "letters");
+    bad("sam@example", "caller_contact", "email");
+    good("01632 960123", "caller_contact");
+    good("Her teacher", "relationship");
+    bad("9", "safeguarding_lead", "choose one");
+    good("2", "safeguarding_lead");
+    bad("R2D2", "child_name", "digits");
+    good("Robin Example", "child_name");
+    bad("31/02/2019", "child_age", "not a date");
+    bad("40", "child_age", "older than 18");
+    bad("unborn", "child_age", "due date");
+    good("12/05/2017", "child_age");
+    bad("12 Example Road", "address", "postcode");
+    good("12 Example Road, Exampletown CV34 4RL", "address");
+    for step in ["household", "language", "professionals", "tried"] {
+        good("don't know", step);
+    }
+    bad("don't know", "concerns", "own words");
+    h.send("Robin is often late");
+    h.send("drop 99");
+    h.send("none");
+    let id = indicator_at(&area, 2).expect("an early-help indicator");
+    h.send(&format!("add {id}"));
+    h.send("yes");
+    bad(&"x".repeat(1500), "strengths", "longer than");
+    good("Keen dad", "strengths");
+    bad("7", "consent", "choose one");
+    good("1", "consent");
+    good("don't know", "child_view");
+    // Every answer is kept.
+    let summary = said(&h.send("/summary"));
+    for kept in [
+        "Sam Fictional",
+        "Class teacher",
+        "Example School",
+        "01632 960123",
+        "Robin Example",
+        "12/05/2017",
+        "CV34 4RL",
+        "Keen dad",
+    ] {
+        assert!(summary.contains(kept), "{kept} missing from\n{summary}");
+    }
+}
+
+#[test]
+fn a_10000_character_message_is_taken_and_a_longer_one_gets_a_hint() {
+    let rules = embedded();
+    let area = rules.areas().next().expect("an area").clone();
+    let h = Harness::new(rules);
+    let answers = routine(&area);
+    let mut lines = vec![];
+    for step in [
+        "danger",
+        "area",
+        "caller_name",
+        "caller_role",
+        "caller_org",
+        "caller_contact",
+        "relationship",
+        "safeguarding_lead",
+        "child_name",
+        "child_age",
+        "address",
+        "household",
+        "language",
+        "professionals",
+        "tried",
+    ] {
+        lines.push(answers[step].as_str());
+    }
+    h.run(&lines);
+    let sentence = "He comes to school hungry and tired and his clothes are dirty. ";
+    let long: String = sentence
+        .repeat(10_000 / sentence.len() + 1)
+        .chars()
+        .take(10_000)
+        .collect();
+    assert_eq!(long.chars().count(), 10_000);
+    let replies = h.send(&long);
+    assert!(
+        matches!(replies.last(), Some(Reply::ConfirmMatches(_))),
+        "{:?}",
+        replies.last()
+    );
+    let longer = "a".repeat(25_000);
+    let replies = h.send(&longer);
+    assert!(said(&replies).contains("very long"), "{replies:?}");
+    // And as a name it is a hint, not a crash.
+    let h = Harness::new(embedded());
+    h.run(&["no", area.id()]);
+    let replies = h.send(&long);
+    assert_eq!(last_question(&replies).0, "caller_name");
+}
+
+#[test]
+fn unknown_command_gets_help_and_the_same_question() {
+    let h = Harness::new(embedded());
+    h.run(&["no"]);
+    let replies = h.send("/frobnicate");
+    assert!(said(&replies).contains("I do not know the command /frobnicate"));
+    assert!(said(&replies).contains("/urgent"));
+    assert_eq!(last_question(&replies).0, "area");
+}
+
+#[test]
+fn commands_work_at_any_point() {
+    let rules = embedded();
+    let area = rules.areas().next().expect("an area").clone();
+    let h = Harness::new(rules);
+    let urgent = said(&h.run(&["/urgent"]));
+    assert!(urgent.contains("999"));
+    h.run(&["no", area.id()]);
+    let urgent = said(&h.send("/urgent"));
+    assert!(
+        urgent.contains("999") && urgent.contains(&area.meta.name),
+        "{urgent}"
+    );
+    let contacts = said(&h.send("/contacts"));
+    for c in &area.contacts {
+        assert!(contacts.contains(&c.number), "{contacts}");
+    }
+    assert!(said(&h.send("/why")).contains("anonymous"));
+    assert!(said(&h.send("/help")).contains("/back"));
+    assert!(said(&h.send("/summary")).contains(&area.meta.name));
+    let replies = h.send("/cancel");
+    assert!(said(&replies).contains("Cancelled"));
+    assert_eq!(last_question(&replies).0, "danger");
+    assert!(said(&h.send("/summary")).contains("No answers yet"));
+}
+
+#[test]
+fn quick_advice_without_a_consultation() {
+    let rules = embedded();
+    let area = rules
+        .areas()
+        .find(|a| a.meta.superseded_by.is_none())
+        .expect("an area")
+        .clone();
+    let h = Harness::new(rules);
+    let replies = h.send(&format!("/ask {RED_FLAG}"));
+    assert_eq!(last_question(&replies).0, "ask_area");
+    let replies = h.send(&area.meta.name);
+    let text = said(&replies);
+    assert!(
+        text.contains("Quick advice") && text.contains("Call now"),
+        "{text}"
+    );
+    // The consultation itself has not moved on past the first question.
+    assert_eq!(last_question(&replies).0, "danger");
+}
+
+#[test]
+fn a_fixed_area_skips_the_area_question() {
+    let rules = embedded();
+    let id = rules.area_ids()[0].to_string();
+    let h = Harness::with_config(rules, |c| c.default_area = Some(id.clone()));
+    let replies = h.run(&["no"]);
+    assert_eq!(last_question(&replies).0, "caller_name");
+}
+
+#[test]
+fn follow_up_when_one_domain_differs_by_level() {
+    // The fictional fixture has two Education indicators at different levels.
+    let h = Harness::new(fixture());
+    let answers = routine(
+        h.app
+            .engine()
+            .rules()
+            .area("exampleshire")
+            .expect("fixture area"),
+    );
+    let mut lines = vec![];
+    for step in [
+        "danger",
+        "area",
+        "caller_name",
+        "caller_role",
+        "caller_org",
+        "caller_contact",
+        "relationship",
+        "safeguarding_lead",
+        "child_name",
+        "child_age",
+        "address",
+        "household",
+        "language",
+        "professionals",
+        "tried",
+    ] {
+        lines.push(answers[step].clone());
+    }
+    lines.extend([
+        "He is never in school".to_string(),
+        "none".into(),
+        "add edu-2".into(),
+        "add edu-3".into(),
+        "yes".into(),
+    ]);
+    let mut replies = vec![];
+    for l in &lines {
+        replies = h.send(l);
+    }
+    let Some(Reply::Ask(q)) = replies.last() else {
+        panic!("{replies:#?}")
+    };
+    assert_eq!(q.step, "follow_up");
+    assert!(
+        q.text.contains("Education") && q.text.contains("How often"),
+        "{}",
+        q.text
+    );
+    replies = h.send("2");
+    assert_eq!(last_question(&replies).0, "strengths");
+    for l in [
+        "Keen dad",
+        "not yet",
+        "Dad was not reachable today",
+        "He says he hates school",
+        "yes",
+    ] {
+        replies = h.send(l);
+    }
+    let record = finished(&replies).expect("finished");
+    assert_eq!(
+        record
+            .indicators
+            .iter()
+            .map(|i| i.id.as_str())
+            .collect::<Vec<_>>(),
+        ["edu-3"]
+    );
+    assert_eq!(record.outcome.map(|o| o.tier), Some(3));
+    assert_eq!(record.follow_ups.len(), 1);
+    // Weekday 10:00: the fixture's front door is open.
+    assert!(
+        record.call_now_reason.contains("01632 960001"),
+        "{}",
+        record.call_now_reason
+    );
+}
+
+#[test]
+fn records_render_identically_for_the_same_input() {
+    let rules = embedded();
+    let area = rules.areas().next().expect("an area").clone();
+    let lines = sample::answers(&area);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let a = finished(&Harness::new(rules.clone()).run(&lines)).expect("finished");
+    let b = finished(&Harness::new(rules).run(&lines)).expect("finished");
+    assert_eq!(a.to_markdown(), b.to_markdown());
+    assert_eq!(a.to_text(), b.to_text());
+    assert_eq!(a.to_json().ok(), b.to_json().ok());
+}
+
+#[test]
+fn a_finished_consultation_starts_a_new_one() {
+    let rules = embedded();
+    let area = rules.areas().next().expect("an area").clone();
+    let h = Harness::new(rules);
+    let lines = sample::answers(&area);
+    let replies = h.run(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+    let first = finished(&replies).expect("finished").reference;
+    let replies = h.send("hello");
+    assert_eq!(last_question(&replies).0, "danger");
+    let replies = h.run(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+    let second = finished(&replies).expect("finished").reference;
+    assert!(second > first, "{second} after {first}");
+}
