@@ -4,6 +4,10 @@
 //!
 //! - [`rules`]: the threshold documents as validated data (load, validate, trace to source).
 //! - [`contacts`]: who to call at a given UK local time (hours, weekends, bank holidays).
+//! - [`matcher`]: free text to ranked indicators, with the words that matched and red flags.
+//! - [`triage`]: confirmed indicators to a level, tier and action by the area's decision rule.
+//! - [`assess`]: matcher, triage and contacts for one message (`assess`, `eval`, `/ask`).
+//! - [`eval`]: accuracy, under-triage and immediate recall figures on labelled cases.
 //! - [`dialogue`]: the consultation script as data and the pure engine that runs it.
 //! - [`record`]: the consultation feedback record, rendered as Markdown, text and JSON (pure).
 //! - [`config`]: the one configuration, read from the environment once; secrets hidden in Debug.
@@ -14,7 +18,9 @@
 //! Invariants:
 //! - the core modules do no I/O and take `now` as a parameter;
 //! - every shipped data file is loaded by a test;
-//! - every phone number shown to a user comes from `rules/`.
+//! - every phone number shown to a user comes from `rules/`;
+//! - nothing outside `store.rs` names a sled type;
+//! - a user's unclear input is a reply (a re-ask), never an `Err`.
 
 pub mod app;
 pub mod assess;
