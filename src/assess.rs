@@ -69,6 +69,9 @@ pub fn assess<'a>(
     let outcome = triage::decide(area, &confirmed);
     let immediate = analysis.immediate || outcome.as_ref().is_some_and(|o| o.immediate);
     let mut tier = outcome.as_ref().map_or(0, |o| o.tier);
+    if let Some(floor) = analysis.tier_floor {
+        tier = tier.max(floor);
+    }
     if immediate {
         tier = 4;
     }

@@ -116,6 +116,12 @@ fn print_assessment(area: &Area, a: &Assessment<'_>) {
             a.call.emergency.number, a.call.now.service, a.call.now.number
         );
     }
+    if !a.analysis.concepts.is_empty() {
+        println!("Understood: {}", a.analysis.concepts.join("; "));
+    }
+    if !a.analysis.red_flags.is_empty() {
+        println!("Red flags: {}", a.analysis.red_flags.join("; "));
+    }
     if a.found.is_empty() {
         println!("No indicator of {} matched. Tell us more: what has happened, how often, how old is the child?", area.meta.document);
     }
@@ -165,8 +171,28 @@ fn assessment_json(id: &serde_json::Value, area: &Area, a: &Assessment<'_>) -> s
     })
 }
 
+/// The matcher's working, for tuning: every ranked indicator, cues and age.
+fn explanation(area: &Area, a: &Assessment<'_>) -> serde_json::Value {
+    json!({
+        "age": a.analysis.age,
+        "concepts": a.analysis.concepts,
+        "tier_floor": a.analysis.tier_floor,
+        "cues": [a.analysis.cues.0, a.analysis.cues.1],
+        "ranked": a.analysis.ranked.iter().filter_map(|m| {
+            let i = area.indicator(&m.indicator)?;
+            Some(json!({"id": i.id, "tier": area.indicator_tier(i), "domain": i.domain, "positive": i.positive, "score": m.score, "words": m.matched, "text": i.text}))
+        }).collect::<Vec<_>>(),
+    })
+}
+
 /// `frontdoor assess --area ID "text"` or `--jsonl`.
-pub fn assess(id: &str, jsonl: bool, at: Option<&str>, text: Option<&str>) -> Result<ExitCode> {
+pub fn assess(
+    id: &str,
+    jsonl: bool,
+    explain: bool,
+    at: Option<&str>,
+    text: Option<&str>,
+) -> Result<ExitCode> {
     let rules = load()?;
     let area = area(&rules, id)?;
     let matcher = Matcher::new(area);
@@ -208,7 +234,11 @@ pub fn assess(id: &str, jsonl: bool, at: Option<&str>, text: Option<&str>) -> Re
         };
         let a = assess_text(area, &matcher, &rules.bank_holidays, text, at)?;
         let id = value.get("id").cloned().unwrap_or(serde_json::Value::Null);
-        writeln!(out, "{}", assessment_json(&id, area, &a))?;
+        let mut line = assessment_json(&id, area, &a);
+        if explain {
+            line["explain"] = explanation(area, &a);
+        }
+        writeln!(out, "{line}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -49,6 +49,9 @@ enum Command {
         /// Read JSON lines {"id","text"} on stdin and write one JSON line per input.
         #[arg(long)]
         jsonl: bool,
+        /// With --jsonl: add the matcher's working (ranked indicators, cues, age) to each line.
+        #[arg(long, requires = "jsonl")]
+        explain: bool,
         /// UK local time for the number to call, YYYY-MM-DDTHH:MM (default: now).
         #[arg(long)]
         at: Option<String>,
@@ -123,9 +126,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Assess {
             area,
             jsonl,
+            explain,
             at,
             text,
-        }) => cli::assess(&area, jsonl, at.as_deref(), text.as_deref()),
+        }) => cli::assess(&area, jsonl, explain, at.as_deref(), text.as_deref()),
         Some(Command::Eval { cases, area }) => cli::eval(&cases, &area),
         Some(Command::Records { command }) => chat_cli::records(command),
         Some(Command::Bench { consultations, dir }) => chat_cli::bench(consultations, dir),

@@ -16,11 +16,13 @@
 //!
 //! Everything is in memory and bounded: a message is cut to [`MAX_CHARS`] characters.
 
+pub mod concepts;
 pub mod normalise;
 
 use std::collections::{HashMap, HashSet};
 
 use crate::rules::Area;
+use concepts::{Reading, Rule};
 use normalise::{Normaliser, Token, VocabularyFile, VOCABULARY};
 
 /// Longest message read; the rest is ignored (a 10,000-character message stays fast).
@@ -32,6 +34,21 @@ const AGE_WORDS: &[&str] = &["year", "old", "month", "week", "schoolyear", "tim"
 
 /// Share of the best score another match needs to be shown too.
 pub const RELATIVE_CUT: f32 = 0.75;
+
+/// How much the whole message counts against a single clause.
+const WHOLE_MESSAGE: f32 = 0.85;
+/// Weight factor of generic words ("concern", "support", "family"): they rarely say which need.
+const GENERIC_FACTOR: f32 = 0.15;
+/// Below this weight a matched word is not shown as an explanation.
+const GENERIC_WEIGHT: f32 = 0.3;
+/// Strengths are shown instead of needs only when they score this many times better.
+const STRENGTH_DOMINANCE: f32 = 2.0;
+
+/// Most indicators kept in [`Analysis::ranked`].
+pub const MAX_RANKED: usize = 40;
+
+/// How many separate low-level needs make multiple needs (tier 3).
+const MULTIPLE_NEEDS: usize = 3;
 
 /// Most matches returned.
 pub const MAX_MATCHES: usize = 6;
@@ -60,6 +77,14 @@ pub struct Analysis {
     pub red_flags: Vec<String>,
     /// The child's age in years, when the text states it.
     pub age: Option<f32>,
+    /// Names of the concepts recognised (what the matcher understood, in plain words).
+    pub concepts: Vec<String>,
+    /// A tier the outcome must reach whatever the indicators (several separate needs together).
+    pub tier_floor: Option<u8>,
+    /// Every indicator that scored, best first (at most [`MAX_RANKED`]), before selection.
+    pub ranked: Vec<Match>,
+    /// Severity cues counted: (raising, lowering).
+    pub cues: (f32, f32),
 }
 
 #[derive(Debug, Clone)]
@@ -76,18 +101,8 @@ struct Entry {
     phrases: Vec<Vec<String>>,
     /// Single-stem matching aids.
     aid_words: HashSet<String>,
-}
-
-#[derive(Debug, Clone)]
-struct RedFlag {
-    name: String,
-    immediate: bool,
-    all: Vec<Vec<String>>,
-    unless: Vec<String>,
-    max_age: Option<f32>,
-    age_required: bool,
-    /// Indices of the entries it surfaces.
-    surfaces: Vec<usize>,
+    /// The lower-case words of the text and aids, unstemmed, for concept targets.
+    raw: Vec<String>,
 }
 
 /// The index of one area's indicators.
@@ -101,10 +116,13 @@ pub struct Matcher {
     up: HashSet<String>,
     down: HashSet<String>,
     entries: Vec<Entry>,
+    /// Inverted index: stem to the entries holding it, with its weight there.
+    postings: HashMap<String, Vec<(usize, f32)>>,
     /// Every stem of the index, by first letter, for typo matching.
     vocabulary: HashMap<char, Vec<String>>,
     known: HashSet<String>,
-    red_flags: Vec<RedFlag>,
+    /// Concepts and red flags, each with the entries it may map to.
+    rules: Vec<(Rule, Vec<usize>)>,
 }
 
 impl Matcher {
@@ -157,7 +175,14 @@ impl Matcher {
                         _ => phrases.push(stems),
                     }
                 }
+                let raw = std::iter::once(i.text.as_str())
+                    .chain(i.keywords.iter().map(String::as_str))
+                    .flat_map(|t| t.split(|c: char| !c.is_alphanumeric()))
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_lowercase)
+                    .collect();
                 Entry {
+                    raw,
                     id: i.id.clone(),
                     domain: i.domain.clone(),
                     tier: area.indicator_tier(i),
@@ -185,6 +210,17 @@ impl Matcher {
             }
             e.total = e.words.iter().map(|(_, w)| w).sum();
         }
+        let generic: HashSet<String> = vocab.generic.iter().flat_map(|w| norm.stems(w)).collect();
+        let mut postings: HashMap<String, Vec<(usize, f32)>> = HashMap::new();
+        for (ei, e) in entries.iter_mut().enumerate() {
+            for (w, weight) in &mut e.words {
+                if generic.contains(w) {
+                    *weight *= GENERIC_FACTOR;
+                }
+                postings.entry(w.clone()).or_default().push((ei, *weight));
+            }
+            e.total = e.words.iter().map(|(_, w)| w).sum();
+        }
         let known: HashSet<String> = df.keys().cloned().collect();
         let mut vocabulary: HashMap<char, Vec<String>> = HashMap::new();
         for w in &known {
@@ -194,48 +230,33 @@ impl Matcher {
                 }
             }
         }
-        let canon = |words: &[String]| -> Vec<String> {
-            words.iter().flat_map(|w| norm.stems(w)).collect()
-        };
-        // Red-flag words keep their own form: one word is its stem, a phrase is matched as text.
-        let forms = |words: &[String]| -> Vec<String> {
-            words
-                .iter()
-                .map(|w| {
-                    let w = w.to_lowercase();
-                    if w.contains(' ') {
-                        w
-                    } else {
-                        normalise::stem(&w)
-                    }
-                })
-                .collect()
-        };
-        let red_flags = vocab
+        let concepts = concepts::builtin_concepts().unwrap_or_default();
+        let rules = vocab
             .red_flag
             .iter()
-            .map(|f| {
-                let targets = canon(&f.targets);
-                let surfaces = entries
+            .map(Rule::from_red_flag)
+            .chain(concepts.iter().map(Rule::from_concept))
+            .map(|rule| {
+                let candidates = entries
                     .iter()
                     .enumerate()
-                    .filter(|(_, e)| (e.tier >= 4 || e.immediate) && !e.positive)
                     .filter(|(_, e)| {
-                        e.words
+                        if rule.red_flag {
+                            (e.tier >= 4 || e.immediate) && !e.positive
+                        } else if rule.tier == 1 {
+                            e.tier == 1
+                        } else {
+                            !e.positive
+                        }
+                    })
+                    .filter(|(_, e)| {
+                        e.raw
                             .iter()
-                            .any(|(w, _)| targets.iter().any(|t| w.starts_with(t.as_str())))
+                            .any(|w| rule.targets.iter().any(|t| w.starts_with(t.as_str())))
                     })
                     .map(|(i, _)| i)
                     .collect();
-                RedFlag {
-                    name: f.name.clone(),
-                    immediate: f.immediate,
-                    all: f.all.iter().map(|g| forms(g)).collect(),
-                    unless: f.unless.iter().map(|u| u.to_lowercase()).collect(),
-                    max_age: f.max_age,
-                    age_required: f.age_required,
-                    surfaces,
-                }
+                (rule, candidates)
             })
             .collect();
         Matcher {
@@ -252,9 +273,10 @@ impl Matcher {
             down: vocab.cues.down.iter().flat_map(|w| norm.stems(w)).collect(),
             norm,
             entries,
+            postings,
             vocabulary,
             known,
-            red_flags,
+            rules,
         }
     }
 
@@ -276,9 +298,9 @@ impl Matcher {
         let vocabulary: usize = self.vocabulary.values().flatten().map(string).sum();
         let known: usize = self.known.iter().map(string).sum();
         let flags: usize = self
-            .red_flags
+            .rules
             .iter()
-            .map(|f| f.all.iter().flatten().map(string).sum::<usize>() + f.surfaces.len() * 8)
+            .map(|(r, c)| r.all.iter().flatten().map(string).sum::<usize>() + c.len() * 8)
             .sum();
         entries + vocabulary + known + flags
     }
@@ -331,25 +353,22 @@ impl Matcher {
             .filter(|t| !t.negated && self.down.contains(&t.stem))
             .count() as f32;
 
-        // Positive stems of the whole message, and per clause.
-        let mut scored: Vec<(usize, f32, Vec<String>)> = Vec::new();
-        for (ei, e) in self.entries.iter().enumerate() {
-            let mut best = (0.0f32, Vec::new());
-            for clause in 0..clauses.max(1) {
-                let (score, words) = self.score_entry(e, &tokens, Some(clause));
-                if score > best.0 {
-                    best = (score, words);
-                }
-            }
-            // The whole message also counts, a little less, for concerns spread over clauses.
-            let (whole, words) = self.score_entry(e, &tokens, None);
-            if whole * 0.85 > best.0 {
-                best = (whole * 0.85, words);
-            }
-            if best.0 > 0.0 {
-                scored.push((ei, best.0, best.1));
-            }
+        // Score each clause (one concern) and, a little lower, the whole message, for concerns
+        // spread over several clauses; an indicator keeps its best.
+        let mut best: HashMap<usize, (f32, Vec<String>)> = HashMap::new();
+        let mut by_clause: Vec<Vec<&Token>> = vec![Vec::new(); clauses];
+        for t in &tokens {
+            by_clause[t.clause].push(t);
         }
+        for clause in &by_clause {
+            self.score_scope(clause, 1.0, &mut best);
+        }
+        if clauses > 1 {
+            let all: Vec<&Token> = tokens.iter().collect();
+            self.score_scope(&all, WHOLE_MESSAGE, &mut best);
+        }
+        let mut scored: Vec<(usize, f32, Vec<String>)> =
+            best.into_iter().map(|(i, (s, w))| (i, s, w)).collect();
         // Reassurance lowers concerns (not strengths).
         if reassured {
             for s in &mut scored {
@@ -367,15 +386,261 @@ impl Matcher {
             }
         }
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let top = scored.first().map_or(0.0, |s| s.1);
-        let mut matches: Vec<Match> = Vec::new();
-        let mut domains_seen: HashMap<&str, usize> = HashMap::new();
-        for (ei, score, words) in &scored {
-            if *score < MIN_SCORE || *score < top * RELATIVE_CUT || matches.len() >= MAX_MATCHES {
+        let mut matches = self.select(&scored);
+        let ranked = scored
+            .iter()
+            .take(MAX_RANKED)
+            .map(|(i, score, words)| Match {
+                indicator: self.entries[*i].id.clone(),
+                score: *score,
+                matched: words.clone(),
+                red_flag: false,
+            })
+            .collect();
+
+        // Concepts and the safety floor.
+        let reading = Reading {
+            live: tokens
+                .iter()
+                .filter(|t| !t.negated)
+                .map(|t| t.word.as_str())
+                .collect(),
+            padded: format!(
+                " {} ",
+                lower
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            age,
+        };
+        let fired: Vec<&(Rule, Vec<usize>)> = self
+            .rules
+            .iter()
+            .filter(|(r, _)| r.fires(&reading))
+            .collect();
+        let red_flags: Vec<String> = fired
+            .iter()
+            .filter(|(r, _)| r.red_flag)
+            .map(|(r, _)| r.name.clone())
+            .collect();
+        let immediate = fired.iter().any(|(r, _)| r.immediate);
+        let needs: Vec<&(Rule, Vec<usize>)> = fired
+            .iter()
+            .copied()
+            .filter(|(r, _)| !r.red_flag && r.tier >= 2)
+            .collect();
+        let strengths: Vec<&(Rule, Vec<usize>)> = fired
+            .iter()
+            .copied()
+            .filter(|(r, _)| !r.red_flag && r.tier == 1)
+            .collect();
+        let concept_names: Vec<String> = fired
+            .iter()
+            .filter(|(r, _)| !r.red_flag)
+            .map(|(r, _)| r.name.clone())
+            .collect();
+        let lexical_score = |i: usize| scored.iter().find(|s| s.0 == i).map_or(0.0, |s| s.1);
+        let lexical_words = |i: usize| {
+            scored
+                .iter()
+                .find(|x| x.0 == i)
+                .map(|x| x.2.clone())
+                .unwrap_or_default()
+        };
+        let mut tier_floor = None;
+        if !needs.is_empty() {
+            // The concepts say what the need is and how serious; lexical matches may add other
+            // concerns but never rate above them.
+            let ceiling = needs.iter().map(|(r, _)| r.tier).max().unwrap_or(2);
+            matches.retain(|m| {
+                self.entry(&m.indicator)
+                    .is_some_and(|e| !e.positive && e.tier <= ceiling)
+            });
+            for (rule, candidates) in &needs {
+                if let Some(i) = self.map_rule(rule, candidates, &lexical_score) {
+                    if !matches.iter().any(|m| m.indicator == self.entries[i].id) {
+                        matches.insert(
+                            0,
+                            Match {
+                                indicator: self.entries[i].id.clone(),
+                                score: lexical_score(i).clamp(MIN_SCORE, 1.0),
+                                matched: vec![rule.name.clone()],
+                                red_flag: false,
+                            },
+                        );
+                    }
+                }
+            }
+            // Several separate low-level needs together are multiple needs.
+            let distinct: HashSet<&str> = needs
+                .iter()
+                .map(|(r, _)| r.targets.first().map_or("", String::as_str))
+                .collect();
+            if ceiling == 2 && distinct.len() >= MULTIPLE_NEEDS {
+                tier_floor = Some(3);
+            }
+        } else if !strengths.is_empty() && red_flags.is_empty() {
+            matches.clear();
+            for (rule, candidates) in &strengths {
+                if let Some(i) = self.map_rule(rule, candidates, &lexical_score) {
+                    if !matches.iter().any(|m| m.indicator == self.entries[i].id) {
+                        matches.push(Match {
+                            indicator: self.entries[i].id.clone(),
+                            score: lexical_score(i).clamp(MIN_SCORE, 1.0),
+                            matched: vec![rule.name.clone()],
+                            red_flag: false,
+                        });
+                    }
+                }
+            }
+        }
+        for (rule, candidates) in fired.iter().filter(|(r, _)| r.red_flag) {
+            if matches.iter().any(|m| {
+                candidates
+                    .iter()
+                    .any(|&i| self.entries[i].id == m.indicator)
+            }) {
                 continue;
             }
+            if let Some(i) = self.map_rule(rule, candidates, &lexical_score) {
+                matches.push(Match {
+                    indicator: self.entries[i].id.clone(),
+                    score: lexical_score(i).min(1.0),
+                    matched: lexical_words(i),
+                    red_flag: true,
+                });
+            }
+        }
+        Analysis {
+            matches,
+            immediate,
+            red_flags,
+            concepts: concept_names,
+            tier_floor,
+            age,
+            ranked,
+            cues: (up, down),
+        }
+    }
+
+    /// Scores every indicator sharing a word with `tokens` (one clause, or the whole message),
+    /// through the inverted index, keeping each indicator's best score (times `factor`).
+    fn score_scope(
+        &self,
+        tokens: &[&Token],
+        factor: f32,
+        best: &mut HashMap<usize, (f32, Vec<String>)>,
+    ) {
+        let mut live: HashMap<&str, &str> = HashMap::new();
+        for t in tokens.iter().filter(|t| !t.negated) {
+            live.entry(t.stem.as_str()).or_insert(t.surface.as_str());
+        }
+        let mut acc: HashMap<usize, (f32, f32, Vec<String>)> = HashMap::new();
+        for (stem, surface) in &live {
+            for &(ei, w) in self.postings.get(*stem).map(Vec::as_slice).unwrap_or(&[]) {
+                let a = acc.entry(ei).or_default();
+                a.0 += w;
+                if w > GENERIC_WEIGHT && !a.2.iter().any(|s| s == surface) {
+                    a.2.push(surface.to_string());
+                }
+            }
+        }
+        let mut negated_done = HashSet::new();
+        for t in tokens
+            .iter()
+            .filter(|t| t.negated && !live.contains_key(t.stem.as_str()))
+        {
+            if !negated_done.insert(t.stem.as_str()) {
+                continue;
+            }
+            for &(ei, w) in self.postings.get(&t.stem).map(Vec::as_slice).unwrap_or(&[]) {
+                if let Some(a) = acc.get_mut(&ei) {
+                    a.1 += w;
+                }
+            }
+        }
+        for (ei, (hit, neg, words)) in acc {
+            let e = &self.entries[ei];
+            let mut bonus = 0.0f32;
+            for p in &e.phrases {
+                if p.iter().all(|w| live.contains_key(w.as_str())) {
+                    bonus += 0.25;
+                }
+            }
+            for a in &e.aid_words {
+                if live.contains_key(a.as_str()) {
+                    bonus += 0.08;
+                }
+            }
+            let coverage = (hit - neg) / e.total.max(1.0);
+            let evidence = (hit / 9.0).min(1.0);
+            let mut score = 0.55 * coverage + 0.45 * evidence + bonus.min(0.5);
+            if words.len() < 2 && bonus < 0.25 {
+                score *= 0.5;
+            }
+            let score = score.max(0.0) * factor;
+            if score > 0.0 && best.get(&ei).is_none_or(|b| score > b.0) {
+                best.insert(ei, (score, words));
+            }
+        }
+    }
+
+    fn entry(&self, id: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.id == id)
+    }
+
+    /// The area indicator a concept maps to: the closest tier (a higher one before a lower one,
+    /// so that the area's words never under-rate the concept), then the best lexical score.
+    fn map_rule(
+        &self,
+        rule: &Rule,
+        candidates: &[usize],
+        lexical: &dyn Fn(usize) -> f32,
+    ) -> Option<usize> {
+        let distance = |tier: u8| -> f32 {
+            if tier >= rule.tier {
+                (tier - rule.tier) as f32
+            } else {
+                (rule.tier - tier) as f32 * 1.5
+            }
+        };
+        candidates.iter().copied().min_by(|&a, &b| {
+            distance(self.entries[a].tier)
+                .total_cmp(&distance(self.entries[b].tier))
+                .then(lexical(b).total_cmp(&lexical(a)))
+                .then(a.cmp(&b))
+        })
+    }
+
+    /// Chooses what to show from the ranked scores: the needs close to the best need (at most
+    /// two per domain); strengths only when no need stands out, so that "doing well" never
+    /// hides a concern.
+    fn select(&self, scored: &[(usize, f32, Vec<String>)]) -> Vec<Match> {
+        let is_need = |i: usize| !self.entries[i].positive;
+        let need_top = scored
+            .iter()
+            .filter(|s| is_need(s.0))
+            .map(|s| s.1)
+            .fold(0.0, f32::max);
+        let strength_top = scored
+            .iter()
+            .filter(|s| !is_need(s.0))
+            .map(|s| s.1)
+            .fold(0.0, f32::max);
+        let needs_count = need_top >= MIN_SCORE && need_top * STRENGTH_DOMINANCE > strength_top;
+        let top = if needs_count { need_top } else { strength_top };
+        let mut matches = Vec::new();
+        let mut domains_seen: HashMap<&str, usize> = HashMap::new();
+        for (ei, score, words) in scored {
+            if is_need(*ei) != needs_count || *score < MIN_SCORE || *score < top * RELATIVE_CUT {
+                continue;
+            }
+            if matches.len() >= MAX_MATCHES {
+                break;
+            }
             let e = &self.entries[*ei];
-            // One indicator per domain and level band, so the list is not one concern repeated.
             let seen = domains_seen.entry(e.domain.as_str()).or_default();
             if *seen >= 2 {
                 continue;
@@ -388,144 +653,7 @@ impl Matcher {
                 red_flag: false,
             });
         }
-
-        // The safety floor.
-        let mut red_flags = Vec::new();
-        let mut immediate = false;
-        let live: HashSet<&str> = tokens
-            .iter()
-            .filter(|t| !t.negated)
-            .map(|t| t.word.as_str())
-            .collect();
-        let padded = format!(
-            " {} ",
-            lower
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| !w.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-        for flag in &self.red_flags {
-            let groups_met = flag.all.iter().all(|g| {
-                g.iter().any(|w| {
-                    if w.contains(' ') {
-                        padded.contains(&format!(" {w} "))
-                    } else {
-                        live.contains(w.as_str())
-                    }
-                })
-            });
-            if !groups_met || flag.unless.iter().any(|u| lower.contains(u.as_str())) {
-                continue;
-            }
-            if let Some(max) = flag.max_age {
-                match age {
-                    Some(a) if a > max => continue,
-                    None if flag.age_required => continue,
-                    _ => {}
-                }
-            }
-            red_flags.push(flag.name.clone());
-            immediate |= flag.immediate;
-            // Surface the best-scoring target indicator (or the first) if none is shown yet.
-            let already = matches.iter().any(|m| {
-                flag.surfaces
-                    .iter()
-                    .any(|&i| self.entries[i].id == m.indicator)
-            });
-            if already {
-                continue;
-            }
-            let pick = flag
-                .surfaces
-                .iter()
-                .map(|&i| {
-                    let s = scored.iter().find(|s| s.0 == i).map_or(0.0, |s| s.1);
-                    (i, s)
-                })
-                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-            if let Some((i, s)) = pick {
-                let words = scored
-                    .iter()
-                    .find(|x| x.0 == i)
-                    .map(|x| x.2.clone())
-                    .unwrap_or_default();
-                matches.push(Match {
-                    indicator: self.entries[i].id.clone(),
-                    score: s.min(1.0),
-                    matched: words,
-                    red_flag: true,
-                });
-            }
-        }
-        Analysis {
-            matches,
-            immediate,
-            red_flags,
-            age,
-        }
-    }
-
-    /// Scores one entry against the tokens of one clause (or all, with `None`).
-    fn score_entry(
-        &self,
-        e: &Entry,
-        tokens: &[Token],
-        clause: Option<usize>,
-    ) -> (f32, Vec<String>) {
-        let in_scope = |t: &&Token| clause.is_none_or(|c| t.clause == c);
-        let mut hit = 0.0f32;
-        let mut neg = 0.0f32;
-        let mut words = Vec::new();
-        for (w, weight) in &e.words {
-            let mut found = false;
-            let mut negated = false;
-            for t in tokens.iter().filter(in_scope) {
-                if t.stem == *w {
-                    if t.negated {
-                        negated = true;
-                    } else {
-                        found = true;
-                        if !words.contains(&t.surface) {
-                            words.push(t.surface.clone());
-                        }
-                    }
-                }
-            }
-            if found {
-                hit += weight;
-            } else if negated {
-                neg += weight;
-            }
-        }
-        if hit == 0.0 {
-            return (0.0, words);
-        }
-        let stems: Vec<&str> = tokens
-            .iter()
-            .filter(in_scope)
-            .filter(|t| !t.negated)
-            .map(|t| t.stem.as_str())
-            .collect();
-        let mut bonus = 0.0f32;
-        for p in &e.phrases {
-            if p.iter().all(|w| stems.contains(&w.as_str())) {
-                bonus += 0.25;
-            }
-        }
-        for a in &e.aid_words {
-            if stems.contains(&a.as_str()) {
-                bonus += 0.08;
-            }
-        }
-        let distinct = words.len();
-        let coverage = (hit - neg) / e.total.max(1.0);
-        let evidence = (hit / 9.0).min(1.0);
-        let mut score = 0.55 * coverage + 0.45 * evidence + bonus.min(0.5);
-        if distinct < 2 && bonus < 0.25 {
-            score *= 0.5;
-        }
-        (score.max(0.0), words)
+        matches
     }
 }
 

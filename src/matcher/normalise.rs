@@ -27,6 +27,8 @@ pub struct VocabularyFile {
     pub cues: Cues,
     /// Safety-floor meanings.
     pub red_flag: Vec<RedFlagSpec>,
+    /// Words too general to say which need is meant ("concern", "support"); they weigh little.
+    pub generic: Vec<String>,
 }
 
 /// Words read as one (the first is canonical).
