@@ -399,12 +399,16 @@ impl Matcher {
             .collect();
 
         // Concepts and the safety floor.
+        let mut live: HashSet<&str> = tokens
+            .iter()
+            .filter(|t| !t.negated)
+            .map(|t| t.word.as_str())
+            .collect();
+        if adult_age_given(&tokens, age) {
+            live.insert("adult");
+        }
         let reading = Reading {
-            live: tokens
-                .iter()
-                .filter(|t| !t.negated)
-                .map(|t| t.word.as_str())
-                .collect(),
+            live,
             padded: format!(
                 " {} ",
                 lower
@@ -670,8 +674,13 @@ fn child_age(tokens: &[Token]) -> Option<f32> {
                 _ => {}
             }
         }
-        if t.stem == "schoolyear" {
-            if let Some(n) = next.and_then(|n| n.parse::<f32>().ok()) {
+        // "Y9", "year 9", "yr 9": a school year (not "9 year old", caught above).
+        let after_number = i > 0 && tokens[i - 1].stem.parse::<f32>().is_ok();
+        if t.stem == "schoolyear" || (t.stem == "year" && !after_number) {
+            if let Some(n) = next
+                .and_then(|n| n.parse::<f32>().ok())
+                .filter(|n| (1.0..=13.0).contains(n))
+            {
                 return Some(n + 5.0);
             }
         }
@@ -680,6 +689,20 @@ fn child_age(tokens: &[Token]) -> Option<f32> {
         }
     }
     None
+}
+
+/// Whether the text gives an adult's age ("her 24yo boyfriend") besides a child's under 16.
+fn adult_age_given(tokens: &[Token], child: Option<f32>) -> bool {
+    if child.is_none_or(|c| c >= 16.0) {
+        return false;
+    }
+    tokens.iter().enumerate().any(|(i, t)| {
+        t.stem
+            .parse::<f32>()
+            .is_ok_and(|n| (18.0..=80.0).contains(&n))
+            && tokens.get(i + 1).is_some_and(|n| n.stem == "year")
+            && tokens.get(i + 2).is_some_and(|n| n.stem == "old")
+    })
 }
 
 /// "3 times", "4th episode", "x3": counts of three or more are a severity cue.

@@ -226,6 +226,9 @@ const STOPWORDS: &[&str] = &[
     "x",
 ];
 
+/// Marks a comma between words: negation stops there.
+const BOUNDARY: &str = ",";
+
 /// Whether a stem carries no meaning for matching.
 pub fn is_stopword(word: &str) -> bool {
     STOPWORDS.contains(&word)
@@ -362,6 +365,18 @@ impl Normaliser {
             .replace(['’', '‘'], "'")
             .replace("n't", " not")
             .replace('&', " & ");
+        // Punctuation stands apart, so that phrases ("self-harming,") meet whole words.
+        for mark in [',', '.', ';', ':', '!', '?', '(', ')', '"', '\'', '/'] {
+            if mark == '/' {
+                // "y/o" is a phrase; other slashes separate words ("mum/dad").
+                t = t
+                    .replace("y/o", "\u{0}yo\u{0}")
+                    .replace('/', " / ")
+                    .replace("\u{0}yo\u{0}", "y/o");
+            } else {
+                t = t.replace(mark, &format!(" {mark} "));
+            }
+        }
         let mut padded = format!(" {t} ");
         for (from, to) in &self.phrases {
             let needle = if from
@@ -379,8 +394,14 @@ impl Normaliser {
         let mut clauses = Vec::new();
         for clause in padded.split(['.', ';', '!', '?', '\n', '(', ')']) {
             let mut words = Vec::new();
-            for raw in clause.split(|c: char| !(c.is_alphanumeric() || c == '&' || c == '%')) {
+            for raw in
+                clause.split(|c: char| !(c.is_alphanumeric() || c == '&' || c == '%' || c == ','))
+            {
                 if raw.is_empty() {
+                    continue;
+                }
+                if raw.contains(',') {
+                    words.push(BOUNDARY.to_string());
                     continue;
                 }
                 for w in split_number_suffix(raw) {
@@ -400,6 +421,11 @@ impl Normaliser {
         for (ci, words) in self.clauses(text).into_iter().enumerate() {
             let mut negate_left = 0usize;
             for raw in words {
+                // A comma or "but" ends what a negation reaches: "no marks, rotten teeth".
+                if raw == BOUNDARY || raw == "but" {
+                    negate_left = 0;
+                    continue;
+                }
                 let expanded: Vec<String> = if let Some(n) = number_word(&raw) {
                     n.split(' ').map(str::to_string).collect()
                 } else if let Some(exp) = self.abbreviations.get(&raw) {
