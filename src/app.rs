@@ -113,6 +113,23 @@ impl App {
         Ok(purged)
     }
 
+    /// Whether the conversation `key` has an unfinished consultation with at least one answer,
+    /// so that starting a new one would lose something.
+    pub fn in_progress(&self, key: &str, now: DateTime<Utc>) -> Result<bool, AppError> {
+        match self
+            .store
+            .load_session(key, now, self.config.session_idle())
+        {
+            Ok(Some(s)) => {
+                Ok(!s.is_finished() && (!s.order.is_empty() || !s.concerns.messages.is_empty()))
+            }
+            Ok(None) | Err(StoreError::Decode { .. } | StoreError::NewerVersion { .. }) => {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Handles one input of the conversation `key` at `now`: the replies to show, after the
     /// new state is on disk.
     pub fn handle(
@@ -139,7 +156,12 @@ impl App {
                 .engine
                 .new_session(local, self.config.default_area.as_deref()),
             Err(e @ (StoreError::Decode { .. } | StoreError::NewerVersion { .. })) => {
-                tracing::warn!(error = %e, "could not resume a stored session; starting a new one");
+                // The error names the conversation key (a chat id), so only its kind is logged.
+                let why = match e {
+                    StoreError::NewerVersion { .. } => "written by a newer version",
+                    _ => "unreadable",
+                };
+                tracing::warn!(why, "could not resume a stored session; starting a new one");
                 replies.push(Reply::Say("I could not resume your earlier consultation, so we are starting again. Sorry.".into()));
                 self.engine
                     .new_session(local, self.config.default_area.as_deref())

@@ -7,9 +7,21 @@
 //! | `FRONTDOOR_SESSION_IDLE_HOURS`| `24`     | an unfinished consultation expires after this    |
 //! | `FRONTDOOR_AREA`              | none     | a deployment's fixed area (the area question is skipped) |
 //!
+//! The Telegram bot (`frontdoor telegram`) reads [`TelegramConfig`] as well:
+//!
+//! | Variable                      | Default  | Meaning                                          |
+//! |-------------------------------|----------|--------------------------------------------------|
+//! | `TELOXIDE_TOKEN`              | none     | the bot's token from BotFather (required)        |
+//! | `FRONTDOOR_ALLOWED_USERS`     | none     | Telegram user ids allowed to consult, comma-separated |
+//! | `FRONTDOOR_INVITE_CODES`      | none     | invite codes (8+ characters) that register a user |
+//! | `FRONTDOOR_WEBHOOK_URL`       | none     | public HTTPS URL: webhook mode instead of long polling |
+//! | `FRONTDOOR_WEBHOOK_BIND`      | none     | local address the webhook listens on, e.g. `0.0.0.0:8443` |
+//!
 //! Secrets (such as a bot token) are kept in [`Secret`], which never prints its value.
 
+use std::collections::BTreeSet;
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use chrono::Duration;
@@ -53,6 +65,14 @@ pub enum ConfigError {
         /// Its value.
         value: String,
         /// What would do.
+        why: &'static str,
+    },
+    /// A required variable is not set.
+    #[error("{name} is not set: {why}")]
+    Missing {
+        /// The variable.
+        name: &'static str,
+        /// What it is for and where to get it.
         why: &'static str,
     },
 }
@@ -120,6 +140,133 @@ impl Config {
     }
 }
 
+/// The shortest invite code accepted: shorter codes could be guessed.
+pub const MIN_INVITE_CODE: usize = 8;
+
+/// Where Telegram delivers updates in webhook mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// The public HTTPS URL Telegram posts to.
+    pub url: url::Url,
+    /// The local address the server listens on (a reverse proxy forwards the URL to it).
+    pub bind: SocketAddr,
+}
+
+/// The settings of the Telegram bot, read from the environment (and `.env`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelegramConfig {
+    /// The bot token from BotFather.
+    pub token: Secret,
+    /// Telegram user ids allowed to consult without an invite code.
+    pub allowed_users: BTreeSet<u64>,
+    /// Invite codes with which a user registers for access.
+    pub invite_codes: Vec<Secret>,
+    /// Webhook mode, when both the URL and the bind address are set; long polling otherwise.
+    pub webhook: Option<Webhook>,
+}
+
+impl TelegramConfig {
+    /// Reads `.env` (if present) and then the process environment.
+    pub fn load() -> Result<TelegramConfig, ConfigError> {
+        let _ = dotenvy::dotenv();
+        TelegramConfig::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings from a lookup function (the environment, or a map in tests).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<TelegramConfig, ConfigError> {
+        let get = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let token = get("TELOXIDE_TOKEN").ok_or(ConfigError::Missing {
+            name: "TELOXIDE_TOKEN",
+            why: "put the bot's token from BotFather in .env (see README.md, \"Telegram\")",
+        })?;
+        if !token.contains(':') || token.chars().any(char::is_whitespace) {
+            return Err(ConfigError::Invalid {
+                name: "TELOXIDE_TOKEN",
+                value: "[hidden]".into(),
+                why: "a bot token looks like 123456789:AA..., as BotFather gives it",
+            });
+        }
+        let mut allowed_users = BTreeSet::new();
+        for id in list(get("FRONTDOOR_ALLOWED_USERS")) {
+            match id.parse::<u64>() {
+                Ok(n) if n > 0 => {
+                    allowed_users.insert(n);
+                }
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "FRONTDOOR_ALLOWED_USERS",
+                        value: id,
+                        why: "must be numeric Telegram user ids, separated by commas",
+                    })
+                }
+            }
+        }
+        let mut invite_codes = Vec::new();
+        for code in list(get("FRONTDOOR_INVITE_CODES")) {
+            if code.chars().count() < MIN_INVITE_CODE {
+                return Err(ConfigError::Invalid {
+                    name: "FRONTDOOR_INVITE_CODES",
+                    value: "[hidden]".into(),
+                    why: "every invite code needs at least 8 characters, so that it cannot be guessed",
+                });
+            }
+            invite_codes.push(Secret::new(code));
+        }
+        let webhook =
+            match (get("FRONTDOOR_WEBHOOK_URL"), get("FRONTDOOR_WEBHOOK_BIND")) {
+                (None, None) => None,
+                (Some(url), Some(bind)) => {
+                    let url = match url::Url::parse(&url) {
+                        Ok(u) if u.scheme() == "https" => u,
+                        _ => {
+                            return Err(ConfigError::Invalid {
+                                name: "FRONTDOOR_WEBHOOK_URL",
+                                value: url,
+                                why: "must be a public https:// URL",
+                            })
+                        }
+                    };
+                    let bind = bind
+                        .parse::<SocketAddr>()
+                        .map_err(|_| ConfigError::Invalid {
+                            name: "FRONTDOOR_WEBHOOK_BIND",
+                            value: bind.clone(),
+                            why: "must be an address and port, e.g. 0.0.0.0:8443",
+                        })?;
+                    Some(Webhook { url, bind })
+                }
+                (Some(_), None) => return Err(ConfigError::Missing {
+                    name: "FRONTDOOR_WEBHOOK_BIND",
+                    why: "webhook mode needs both FRONTDOOR_WEBHOOK_URL and FRONTDOOR_WEBHOOK_BIND",
+                }),
+                (None, Some(_)) => return Err(ConfigError::Missing {
+                    name: "FRONTDOOR_WEBHOOK_URL",
+                    why: "webhook mode needs both FRONTDOOR_WEBHOOK_URL and FRONTDOOR_WEBHOOK_BIND",
+                }),
+            };
+        Ok(TelegramConfig {
+            token: Secret::new(token),
+            allowed_users,
+            invite_codes,
+            webhook,
+        })
+    }
+}
+
+/// A comma- (or whitespace-) separated list.
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 fn positive(name: &'static str, value: &str, max: u32) -> Result<u32, ConfigError> {
     match value.parse::<u32>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
@@ -155,6 +302,86 @@ mod tests {
         );
         assert!(
             Config::from_vars(|n| (n == "FRONTDOOR_RETENTION_DAYS").then(|| "abc".into())).is_err()
+        );
+    }
+
+    #[test]
+    fn telegram_settings() {
+        let vars = |extra: &'static [(&'static str, &'static str)]| {
+            move |n: &str| {
+                [("TELOXIDE_TOKEN", "123456:replace-with-your-token")]
+                    .iter()
+                    .chain(extra)
+                    .find(|(k, _)| *k == n)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let c = TelegramConfig::from_vars(vars(&[
+            ("FRONTDOOR_ALLOWED_USERS", "111, 222"),
+            (
+                "FRONTDOOR_INVITE_CODES",
+                "fictional-code-1,fictional-code-2",
+            ),
+        ]));
+        assert_eq!(
+            c.as_ref()
+                .map(|c| c.allowed_users.iter().copied().collect::<Vec<_>>()),
+            Ok(vec![111, 222])
+        );
+        assert_eq!(c.as_ref().map(|c| c.invite_codes.len()), Ok(2));
+        assert_eq!(c.as_ref().map(|c| c.webhook.is_none()), Ok(true));
+        assert!(format!("{c:?}").contains("[hidden]"));
+        assert!(!format!("{c:?}").contains("replace-with-your-token"));
+        assert!(matches!(
+            TelegramConfig::from_vars(|_| None),
+            Err(ConfigError::Missing {
+                name: "TELOXIDE_TOKEN",
+                ..
+            })
+        ));
+        assert!(TelegramConfig::from_vars(vars(&[("FRONTDOOR_INVITE_CODES", "short")])).is_err());
+        assert!(TelegramConfig::from_vars(vars(&[("FRONTDOOR_ALLOWED_USERS", "@sam")])).is_err());
+        assert!(TelegramConfig::from_vars(vars(&[(
+            "FRONTDOOR_WEBHOOK_URL",
+            "https://bot.example.org/telegram"
+        )]))
+        .is_err());
+        let w = TelegramConfig::from_vars(vars(&[
+            ("FRONTDOOR_WEBHOOK_URL", "https://bot.example.org/telegram"),
+            ("FRONTDOOR_WEBHOOK_BIND", "127.0.0.1:8443"),
+        ]));
+        assert_eq!(
+            w.ok().and_then(|c| c.webhook).map(|w| w.bind.port()),
+            Some(8443)
+        );
+    }
+
+    #[test]
+    fn the_example_settings_are_valid() {
+        let example = include_str!("../.env.example");
+        let vars: std::collections::BTreeMap<&str, &str> = example
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .collect();
+        for name in [
+            "TELOXIDE_TOKEN",
+            "FRONTDOOR_ALLOWED_USERS",
+            "FRONTDOOR_INVITE_CODES",
+            "FRONTDOOR_WEBHOOK_URL",
+            "FRONTDOOR_WEBHOOK_BIND",
+        ] {
+            assert!(
+                vars.contains_key(name),
+                "{name} is documented in .env.example"
+            );
+        }
+        let get = |n: &str| vars.get(n).map(|v| v.to_string());
+        assert!(Config::from_vars(get).is_ok());
+        let telegram = TelegramConfig::from_vars(get);
+        assert!(
+            telegram.as_ref().is_ok_and(|t| t.webhook.is_none()),
+            "{telegram:?}"
         );
     }
 

@@ -14,12 +14,14 @@
 //! - [`store`]: durable sled storage of sessions, records and references (the only file naming sled).
 //! - [`app`]: load session, step the engine, save (flushed), reply: the entry point of every front end.
 //! - [`terminal`]: the terminal chat over any reader and writer.
+//! - [`telegram`]: the Telegram bot (handler tree, keyboards, access control), over the same app.
 //!
 //! Invariants:
 //! - the core modules do no I/O and take `now` as a parameter;
 //! - every shipped data file is loaded by a test;
 //! - every phone number shown to a user comes from `rules/`;
 //! - nothing outside `store.rs` names a sled type;
+//! - nothing outside `telegram/` names a teloxide type;
 //! - a user's unclear input is a reply (a re-ask), never an `Err`.
 
 pub mod app;
@@ -32,5 +34,6 @@ pub mod matcher;
 pub mod record;
 pub mod rules;
 pub mod store;
+pub mod telegram;
 pub mod terminal;
 pub mod triage;

@@ -10,6 +10,7 @@ use frontdoor::rules::{self, RuleSet};
 
 mod chat_cli;
 mod cli;
+mod telegram_cli;
 
 #[derive(Parser)]
 #[command(
@@ -60,6 +61,8 @@ enum Command {
     },
     /// Start a consultation in the terminal (the default when no command is given).
     Chat,
+    /// Run the Telegram bot (token and settings from the environment or .env).
+    Telegram,
     /// List, show, export, delete or purge consultation records.
     Records {
         #[command(subcommand)]
@@ -133,6 +136,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Eval { cases, area }) => cli::eval(&cases, &area),
         Some(Command::Records { command }) => chat_cli::records(command),
         Some(Command::Bench { consultations, dir }) => chat_cli::bench(consultations, dir),
+        Some(Command::Telegram) => telegram_cli::telegram(),
         Some(Command::Chat) | None => chat_cli::chat(),
     }
 }

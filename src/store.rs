@@ -6,6 +6,11 @@
 //! the caller survives the process being killed. Retention: idle sessions expire (24 hours by
 //! default) and records are purged after the retention period (30 days by default); the product
 //! is not the system of record.
+//!
+//! Besides consultations it keeps what a chat front end needs to be safe: which conversation
+//! owns which record (so one caller can never read another's), who registered with an invite
+//! code, and which incoming messages were already handled (so a message delivered twice is
+//! answered once).
 
 use std::path::Path;
 
@@ -23,6 +28,13 @@ pub const RECORD_VERSION: u32 = crate::record::RECORD_VERSION;
 
 const COUNTER_KEY: &[u8] = b"reference_counter";
 const LAST_PURGE_KEY: &[u8] = b"last_purge";
+
+/// The version of the stored registration shape.
+pub const REGISTRATION_VERSION: u32 = 1;
+
+/// How long a delivery mark is kept: Telegram keeps an undelivered update for 24 hours, so a
+/// redelivery can arrive at most that late.
+pub const DELIVERY_KEPT: Duration = Duration::hours(48);
 
 /// Storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +101,16 @@ pub struct StoredRecord {
     pub record: Record,
 }
 
+/// A user who registered with an invite code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    /// A fingerprint of the invite code used (never the code itself), so that withdrawing a
+    /// code withdraws the access it gave.
+    pub code: String,
+    /// When the user registered.
+    pub registered: DateTime<Utc>,
+}
+
 /// The data directory: sessions by key, records by reference, counters.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -96,6 +118,12 @@ pub struct Store {
     sessions: sled::Tree,
     records: sled::Tree,
     meta: sled::Tree,
+    /// Record reference -> the conversation key that made it.
+    owners: sled::Tree,
+    /// User key -> [`Registration`].
+    users: sled::Tree,
+    /// Delivery key (e.g. a Telegram update id) -> when it was first seen.
+    delivered: sled::Tree,
 }
 
 impl Store {
@@ -109,6 +137,9 @@ impl Store {
             sessions: db.open_tree("sessions")?,
             records: db.open_tree("records")?,
             meta: db.open_tree("meta")?,
+            owners: db.open_tree("owners")?,
+            users: db.open_tree("users")?,
+            delivered: db.open_tree("delivered")?,
             db,
         })
     }
@@ -189,9 +220,74 @@ impl Store {
         let r = encode(RECORD_VERSION, now, record)?;
         let s = encode(SESSION_VERSION, now, session)?;
         self.records.insert(record.reference.as_bytes(), r)?;
+        self.owners
+            .insert(record.reference.as_bytes(), key.as_bytes())?;
         self.sessions.insert(key.as_bytes(), s)?;
         self.db.flush()?;
         Ok(())
+    }
+
+    /// The conversation key that made the record `reference`, if it is known.
+    pub fn record_owner(&self, reference: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .owners
+            .get(reference.trim().as_bytes())?
+            .map(|k| String::from_utf8_lossy(&k).into_owned()))
+    }
+
+    /// The references of the records made in the conversation `owner`, oldest first.
+    pub fn records_owned_by(&self, owner: &str) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.owners.iter() {
+            let (reference, key) = item?;
+            if key.as_ref() == owner.as_bytes() {
+                out.push(String::from_utf8_lossy(&reference).into_owned());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Registers the user `key` with the invite code whose fingerprint is `code`, flushed.
+    pub fn register_user(
+        &self,
+        key: &str,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let registration = Registration {
+            code: code.to_string(),
+            registered: now,
+        };
+        let bytes = encode(REGISTRATION_VERSION, now, &registration)?;
+        self.users.insert(key.as_bytes(), bytes)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The registration of the user `key`, if they registered.
+    pub fn registration(&self, key: &str) -> Result<Option<Registration>, StoreError> {
+        let Some(bytes) = self.users.get(key.as_bytes())? else {
+            return Ok(None);
+        };
+        let (_, registration) = decode::<Registration>(
+            "registration",
+            key,
+            &bytes,
+            REGISTRATION_VERSION,
+            |_, data| data,
+        )?;
+        Ok(Some(registration))
+    }
+
+    /// Marks the delivery `key` (e.g. `telegram:update:42`) as seen: true the first time, false
+    /// for a repeat. Not flushed on its own: the answer that follows flushes it together with
+    /// the session, so a crash before that leaves both undone and the redelivery is handled.
+    pub fn first_delivery(&self, key: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let stamp = now.timestamp().to_be_bytes().to_vec();
+        Ok(self
+            .delivered
+            .compare_and_swap(key.as_bytes(), None as Option<&[u8]>, Some(stamp))?
+            .is_ok())
     }
 
     /// The record with this reference.
@@ -221,6 +317,7 @@ impl Store {
     /// Deletes a record. Returns whether it existed.
     pub fn delete_record(&self, reference: &str) -> Result<bool, StoreError> {
         let gone = self.records.remove(reference.trim().as_bytes())?.is_some();
+        self.owners.remove(reference.trim().as_bytes())?;
         self.db.flush()?;
         Ok(gone)
     }
@@ -248,6 +345,22 @@ impl Store {
                     tree.remove(k)?;
                     *count += 1;
                 }
+            }
+        }
+        // Owners of records that are gone, and delivery marks too old to matter.
+        for item in self.owners.iter() {
+            let (reference, _) = item?;
+            if !self.records.contains_key(&reference)? {
+                self.owners.remove(reference)?;
+            }
+        }
+        for item in self.delivered.iter() {
+            let (k, v) = item?;
+            let seen = <[u8; 8]>::try_from(v.as_ref())
+                .ok()
+                .and_then(|b| DateTime::from_timestamp(i64::from_be_bytes(b), 0));
+            if seen.is_none_or(|t| now - t > DELIVERY_KEPT) {
+                self.delivered.remove(k)?;
             }
         }
         self.meta
@@ -404,6 +517,33 @@ mod tests {
                 .and_then(|s| s.area),
             Some("x".into())
         );
+        Ok(())
+    }
+
+    #[test]
+    fn owners_registrations_and_deliveries() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Database(e.into()))?;
+        let store = Store::open(dir.path())?;
+        assert_eq!(store.registration("telegram:7")?, None);
+        store.register_user("telegram:7", "abc123", at(1))?;
+        assert_eq!(
+            store.registration("telegram:7")?.map(|r| r.code),
+            Some("abc123".into())
+        );
+        assert!(store.first_delivery("telegram:update:1", at(1))?);
+        assert!(!store.first_delivery("telegram:update:1", at(1))?);
+        assert!(store.first_delivery("telegram:update:2", at(1))?);
+        store.purge(
+            at(1) + Duration::hours(49),
+            Duration::hours(24),
+            Duration::days(30),
+        )?;
+        assert!(
+            store.first_delivery("telegram:update:1", at(1) + Duration::hours(49))?,
+            "old delivery marks are purged"
+        );
+        assert_eq!(store.records_owned_by("telegram:7")?, Vec::<String>::new());
+        assert_eq!(store.record_owner("FD-20261122-0001")?, None);
         Ok(())
     }
 

@@ -67,6 +67,8 @@ pub enum Command {
     Cancel,
     /// Quick advice on a concern without a consultation.
     Ask(String),
+    /// Change the child's area (the other answers are kept).
+    Area,
     /// A command the bot does not know.
     Unknown(String),
 }
@@ -93,6 +95,7 @@ impl Input {
             "summary" => Command::Summary,
             "cancel" => Command::Cancel,
             "ask" => Command::Ask(arg.to_string()),
+            "area" => Command::Area,
             _ => Command::Unknown(format!("/{word}")),
         })
     }
@@ -1721,6 +1724,19 @@ impl Engine {
                 }
             }
             Command::Summary => out.push(Reply::Say(self.summary_text(s, now))),
+            Command::Area => match s.fixed_area.as_deref().and_then(|a| self.rules.area(a)) {
+                Some(area) => out.push(Reply::Say(format!(
+                    "This service is set up for {} only. If the child lives elsewhere, call that council's children's services front door; if a child is in danger, call 999.",
+                    area.meta.name
+                ))),
+                None if s.answers.contains_key("area") => {
+                    self.unanswer(s, "area");
+                    out.push(Reply::Say(
+                        "Which area does the child live in? Your other answers are kept; your concerns are matched again if the area changes.".into(),
+                    ));
+                }
+                None => {}
+            },
             Command::Cancel => {
                 let fixed = s.fixed_area.clone();
                 *s = self.new_session(now, fixed.as_deref());
@@ -1837,7 +1853,7 @@ impl Engine {
     }
 }
 
-const HELP: &str = "Answer each question in words, or by the number of a choice. Commands, at any point: /urgent who to call right now; /contacts every number for the area; /why why I ask this question; /back change the last answer; /summary your answers so far; /cancel delete this consultation and start again; /ask <concern> quick advice without a consultation; /help this message.";
+const HELP: &str = "Answer each question in words, or by the number of a choice. Commands, at any point: /urgent who to call right now; /contacts every number for the area; /why why I ask this question; /back change the last answer; /summary your answers so far; /area change the child's area; /cancel delete this consultation and start again; /ask <concern> quick advice without a consultation; /help this message.";
 
 fn choice(key: &str, label: &str) -> Choice {
     Choice {
@@ -2004,6 +2020,7 @@ mod tests {
             Input::Command(Command::Unknown("/frobnicate".into()))
         );
         assert_eq!(Input::parse("yes"), Input::Text("yes".into()));
+        assert_eq!(Input::parse("/area"), Input::Command(Command::Area));
     }
 
     #[test]
