@@ -6,7 +6,7 @@
 //! at tier 4 that always surface the area's child-protection indicators, most of them calling
 //! for immediate protection. Both are data (`vocabulary.toml` and `concepts/*.toml`).
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use serde::Deserialize;
 
@@ -64,7 +64,7 @@ pub struct ConceptSpec {
 /// Reads every built-in concept file; the error names the file and what is wrong.
 pub fn builtin_concepts() -> Result<Vec<ConceptSpec>, String> {
     let mut all = Vec::new();
-    let mut ids = HashSet::new();
+    let mut ids = HashSet::default();
     for (name, text) in CONCEPT_FILES {
         let file: ConceptFile =
             toml::from_str(text).map_err(|e| format!("concepts/{name}: {e}"))?;
@@ -101,7 +101,7 @@ pub struct Rule {
     pub immediate: bool,
     /// Part of the safety floor.
     pub red_flag: bool,
-    /// Groups: a stem, or a phrase of words separated by single spaces.
+    /// Groups: a stem, or a phrase of words with a space before, between and after them.
     pub all: Vec<Vec<String>>,
     /// Phrases that stop it.
     pub unless: Vec<String>,
@@ -120,22 +120,112 @@ pub struct Rule {
 pub struct Reading<'a> {
     /// Stems of the caller's own words, outside negations.
     pub live: HashSet<&'a str>,
-    /// The words of the message, single-spaced with a space at each end, for phrases.
+    /// The words of the message, single-spaced with a space at each end, for phrases; commas
+    /// stand as words of their own (a negation does not reach past them).
     pub padded: String,
     /// The child's stated age.
     pub age: Option<f32>,
+    /// Words that negate the next few words ("no", "not", "denies").
+    pub negators: &'a HashSet<String>,
+    /// The distinct words of `padded`, so that a phrase whose first word is absent is skipped
+    /// without searching the text.
+    pub words: HashSet<String>,
 }
 
-fn forms(words: &[String]) -> Vec<String> {
+/// How many words back a negation reaches a phrase.
+const NEGATION_REACH: usize = 3;
+
+impl<'a> Reading<'a> {
+    /// Prepares a text (a sentence or the whole message) for rule matching.
+    pub fn new(
+        live: HashSet<&'a str>,
+        text: &str,
+        age: Option<f32>,
+        negators: &'a HashSet<String>,
+    ) -> Self {
+        let padded = Self::pad(text);
+        let words = padded.split_whitespace().map(str::to_string).collect();
+        Reading {
+            live,
+            padded,
+            age,
+            negators,
+            words,
+        }
+    }
+
+    /// Lower-case words of `text` single-spaced, commas kept as words, padded with spaces.
+    pub fn pad(text: &str) -> String {
+        let mut out = String::from(" ");
+        for piece in text
+            .to_lowercase()
+            .split(|c: char| !(c.is_alphanumeric() || c == ','))
+        {
+            for (i, part) in piece.split(',').enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                if !part.is_empty() {
+                    out.push_str(part);
+                    out.push(' ');
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether a compiled word (a stem) or phrase (padded) is in the reading, outside negation.
+    pub fn holds_item(&self, item: &str) -> bool {
+        if item.starts_with(' ') {
+            self.holds(item)
+        } else {
+            self.live.contains(item)
+        }
+    }
+
+    /// Whether a padded phrase occurs outside a negation ("no self harm" does not hold
+    /// "self harm"), unless the phrase itself starts with the negation ("no food").
+    fn holds(&self, phrase: &str) -> bool {
+        let Some(first) = phrase.split_whitespace().next() else {
+            return false;
+        };
+        if !self.words.contains(first) {
+            return false;
+        }
+        let negation_inside = self.negators.contains(first);
+        let mut from = 0;
+        while let Some(pos) = self.padded[from..].find(phrase) {
+            let at = from + pos;
+            let negated = self.padded[..at]
+                .split_whitespace()
+                .rev()
+                .take(NEGATION_REACH)
+                .take_while(|w| *w != ",")
+                .any(|w| self.negators.contains(w));
+            if negation_inside || !negated {
+                return true;
+            }
+            from = at + 1;
+        }
+        false
+    }
+}
+
+/// Compiles words and phrases for [`Reading::holds_item`].
+pub fn forms(words: &[String]) -> Vec<String> {
     words
         .iter()
         .map(|w| {
             let w = w.to_lowercase();
             if w.contains(' ') {
-                w.split(|c: char| !c.is_alphanumeric())
-                    .filter(|p| !p.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                // Stored padded, so that matching needs no allocation.
+                format!(
+                    " {} ",
+                    w.split(|c: char| !c.is_alphanumeric())
+                        .filter(|p| !p.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )
             } else {
                 stem(&w)
             }
@@ -154,6 +244,7 @@ fn phrases(words: &[String]) -> Vec<String> {
                 .join(" ")
         })
         .filter(|w| !w.is_empty())
+        .map(|w| format!(" {w} "))
         .collect()
 }
 
@@ -192,23 +283,31 @@ impl Rule {
         }
     }
 
+    /// The keys under which this rule is indexed: the stems and phrase first words of its first
+    /// group. A rule can only fire on a reading that has one of them.
+    pub fn keys(&self) -> Vec<&str> {
+        self.all
+            .first()
+            .map(|g| {
+                g.iter()
+                    .filter_map(|w| w.split_whitespace().next())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Whether the message holds this meaning.
     pub fn fires(&self, r: &Reading<'_>) -> bool {
-        let present = |w: &String| {
-            if w.contains(' ') {
-                r.padded.contains(&format!(" {w} "))
-            } else {
-                r.live.contains(w.as_str())
-            }
-        };
+        let present = |w: &String| r.holds_item(w);
         if !self.all.iter().all(|g| g.iter().any(present)) {
             return false;
         }
-        if self
-            .unless
-            .iter()
-            .any(|u| r.padded.contains(&format!(" {u} ")))
-        {
+        if self.unless.iter().any(|u| {
+            u.split_whitespace()
+                .next()
+                .is_some_and(|f| r.words.contains(f))
+                && r.padded.contains(u.as_str())
+        }) {
             return false;
         }
         let bounded = self.min_age.is_some() || self.max_age.is_some();

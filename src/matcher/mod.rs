@@ -19,7 +19,7 @@
 pub mod concepts;
 pub mod normalise;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::rules::Area;
 use concepts::{Reading, Rule};
@@ -46,6 +46,9 @@ const STRENGTH_DOMINANCE: f32 = 2.0;
 
 /// Most indicators kept in [`Analysis::ranked`].
 pub const MAX_RANKED: usize = 40;
+
+/// How many more escalating than protective factors lift early-help needs to targeted help.
+const ESCALATION: i32 = 1;
 
 /// How many separate low-level needs make multiple needs (tier 3).
 const MULTIPLE_NEEDS: usize = 3;
@@ -111,6 +114,7 @@ pub struct Matcher {
     area: String,
     norm: Normaliser,
     negators: Vec<String>,
+    negator_set: HashSet<String>,
     reach: usize,
     reassurance: Vec<String>,
     up: HashSet<String>,
@@ -123,6 +127,12 @@ pub struct Matcher {
     known: HashSet<String>,
     /// Concepts and red flags, each with the entries it may map to.
     rules: Vec<(Rule, Vec<usize>)>,
+    /// Protective factors, compiled (see [`concepts::forms`]).
+    protective: Vec<String>,
+    /// Escalating factors, compiled.
+    escalating: Vec<String>,
+    /// Rules by the words that can start them (see [`Rule::keys`]).
+    rule_index: HashMap<String, Vec<usize>>,
 }
 
 impl Matcher {
@@ -161,7 +171,7 @@ impl Matcher {
                     add(s, 1.0);
                 }
                 let mut phrases = Vec::new();
-                let mut aid_words = HashSet::new();
+                let mut aid_words = HashSet::default();
                 for k in &i.keywords {
                     let stems = norm.stems(k);
                     for s in &stems {
@@ -197,7 +207,7 @@ impl Matcher {
             .collect();
         // Rarer words weigh more (inverse document frequency over the area's indicators).
         let n = entries.len().max(1) as f32;
-        let mut df: HashMap<String, f32> = HashMap::new();
+        let mut df: HashMap<String, f32> = HashMap::default();
         for e in &entries {
             for (w, _) in &e.words {
                 *df.entry(w.clone()).or_default() += 1.0;
@@ -211,7 +221,7 @@ impl Matcher {
             e.total = e.words.iter().map(|(_, w)| w).sum();
         }
         let generic: HashSet<String> = vocab.generic.iter().flat_map(|w| norm.stems(w)).collect();
-        let mut postings: HashMap<String, Vec<(usize, f32)>> = HashMap::new();
+        let mut postings: HashMap<String, Vec<(usize, f32)>> = HashMap::default();
         for (ei, e) in entries.iter_mut().enumerate() {
             for (w, weight) in &mut e.words {
                 if generic.contains(w) {
@@ -222,7 +232,7 @@ impl Matcher {
             e.total = e.words.iter().map(|(_, w)| w).sum();
         }
         let known: HashSet<String> = df.keys().cloned().collect();
-        let mut vocabulary: HashMap<char, Vec<String>> = HashMap::new();
+        let mut vocabulary: HashMap<char, Vec<String>> = HashMap::default();
         for w in &known {
             if w.chars().count() >= 5 {
                 if let Some(c) = w.chars().next() {
@@ -231,7 +241,7 @@ impl Matcher {
             }
         }
         let concepts = concepts::builtin_concepts().unwrap_or_default();
-        let rules = vocab
+        let rules: Vec<(Rule, Vec<usize>)> = vocab
             .red_flag
             .iter()
             .map(Rule::from_red_flag)
@@ -262,6 +272,21 @@ impl Matcher {
         Matcher {
             area: area.id().to_string(),
             negators: vocab.negation.before.clone(),
+            negator_set: vocab.negation.before.iter().cloned().collect(),
+            protective: concepts::forms(&vocab.context.protective),
+            escalating: concepts::forms(&vocab.context.escalating),
+            rule_index: {
+                let mut index: HashMap<String, Vec<usize>> = HashMap::default();
+                for (i, (rule, _)) in rules.iter().enumerate() {
+                    for key in rule.keys() {
+                        let list = index.entry(key.to_string()).or_default();
+                        if list.last() != Some(&i) {
+                            list.push(i);
+                        }
+                    }
+                }
+                index
+            },
             reach: vocab.negation.reach,
             reassurance: vocab
                 .negation
@@ -355,7 +380,7 @@ impl Matcher {
 
         // Score each clause (one concern) and, a little lower, the whole message, for concerns
         // spread over several clauses; an indicator keeps its best.
-        let mut best: HashMap<usize, (f32, Vec<String>)> = HashMap::new();
+        let mut best: HashMap<usize, (f32, Vec<String>)> = HashMap::default();
         let mut by_clause: Vec<Vec<&Token>> = vec![Vec::new(); clauses];
         for t in &tokens {
             by_clause[t.clause].push(t);
@@ -407,22 +432,58 @@ impl Matcher {
         if adult_age_given(&tokens, age) {
             live.insert("adult");
         }
-        let reading = Reading {
-            live,
-            padded: format!(
-                " {} ",
-                lower
-                    .split(|c: char| !c.is_alphanumeric())
-                    .filter(|w| !w.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
-            age,
+        // Red flags read the whole message (the safety floor errs towards firing); concepts read
+        // one sentence at a time, so that "imms up to date. He's refusing lumps" is not read as
+        // refused immunisations.
+        let whole = Reading::new(live.clone(), &lower, age, &self.negator_set);
+        let sentences: Vec<&str> = lower
+            .split(['.', ';', '!', '?', '\n', '(', ')'])
+            .filter(|c| c.chars().any(char::is_alphanumeric))
+            .collect();
+        let per_sentence: Vec<Reading> = if sentences.len() == clauses {
+            sentences
+                .iter()
+                .enumerate()
+                .map(|(ci, text)| {
+                    let mut live: HashSet<&str> = tokens
+                        .iter()
+                        .filter(|t| t.clause == ci && !t.negated)
+                        .map(|t| t.word.as_str())
+                        .collect();
+                    if whole.live.contains("adult") {
+                        live.insert("adult");
+                    }
+                    Reading::new(live, text, age, &self.negator_set)
+                })
+                .collect()
+        } else {
+            Vec::new()
         };
+        // Only rules indexed under a word of the message can fire.
+        let mut candidate = vec![false; self.rules.len()];
+        for key in whole
+            .live
+            .iter()
+            .copied()
+            .chain(whole.words.iter().map(String::as_str))
+        {
+            for &i in self.rule_index.get(key).map(Vec::as_slice).unwrap_or(&[]) {
+                candidate[i] = true;
+            }
+        }
         let fired: Vec<&(Rule, Vec<usize>)> = self
             .rules
             .iter()
-            .filter(|(r, _)| r.fires(&reading))
+            .zip(candidate)
+            .filter(|(_, c)| *c)
+            .map(|(rule, _)| rule)
+            .filter(|(r, _)| {
+                if r.red_flag || per_sentence.is_empty() {
+                    r.fires(&whole)
+                } else {
+                    per_sentence.iter().any(|reading| r.fires(reading))
+                }
+            })
             .collect();
         let red_flags: Vec<String> = fired
             .iter()
@@ -445,25 +506,49 @@ impl Matcher {
             .filter(|(r, _)| !r.red_flag)
             .map(|(r, _)| r.name.clone())
             .collect();
-        let lexical_score = |i: usize| scored.iter().find(|s| s.0 == i).map_or(0.0, |s| s.1);
-        let lexical_words = |i: usize| {
-            scored
-                .iter()
-                .find(|x| x.0 == i)
-                .map(|x| x.2.clone())
-                .unwrap_or_default()
-        };
+        let by_entry: HashMap<usize, (f32, &Vec<String>)> =
+            scored.iter().map(|(i, s, w)| (*i, (*s, w))).collect();
+        let lexical_score = |i: usize| by_entry.get(&i).map_or(0.0, |s| s.0);
+        let lexical_words = |i: usize| by_entry.get(&i).map(|s| s.1.clone()).unwrap_or_default();
         let mut tier_floor = None;
+        let protective: Vec<&String> = self
+            .protective
+            .iter()
+            .filter(|p| whole.holds_item(p))
+            .collect();
+        let escalating: Vec<&String> = self
+            .escalating
+            .iter()
+            .filter(|p| whole.holds_item(p))
+            .collect();
+        let lean = escalating.len() as i32 - protective.len() as i32;
+        let mut factors: Vec<String> = Vec::new();
         if !needs.is_empty() {
             // The concepts say what the need is and how serious; lexical matches may add other
-            // concerns but never rate above them.
-            let ceiling = needs.iter().map(|(r, _)| r.tier).max().unwrap_or(2);
+            // concerns but never rate above them. Between early help and targeted help, the
+            // documents weigh how the family engages and whether the need persists.
+            let mut ceiling = needs.iter().map(|(r, _)| r.tier).max().unwrap_or(2);
+            if ceiling == 3 && lean <= -1 && red_flags.is_empty() {
+                ceiling = 2;
+                factors.extend(
+                    protective
+                        .iter()
+                        .map(|p| format!("protective factor: {}", p.trim())),
+                );
+            } else if ceiling == 2 && lean >= ESCALATION {
+                tier_floor = Some(3);
+                factors.extend(
+                    escalating
+                        .iter()
+                        .map(|p| format!("escalating: {}", p.trim())),
+                );
+            }
             matches.retain(|m| {
                 self.entry(&m.indicator)
                     .is_some_and(|e| !e.positive && e.tier <= ceiling)
             });
             for (rule, candidates) in &needs {
-                if let Some(i) = self.map_rule(rule, candidates, &lexical_score) {
+                if let Some(i) = self.map_rule(rule.tier.min(ceiling), candidates, &lexical_score) {
                     if !matches.iter().any(|m| m.indicator == self.entries[i].id) {
                         matches.insert(
                             0,
@@ -488,7 +573,7 @@ impl Matcher {
         } else if !strengths.is_empty() && red_flags.is_empty() {
             matches.clear();
             for (rule, candidates) in &strengths {
-                if let Some(i) = self.map_rule(rule, candidates, &lexical_score) {
+                if let Some(i) = self.map_rule(rule.tier, candidates, &lexical_score) {
                     if !matches.iter().any(|m| m.indicator == self.entries[i].id) {
                         matches.push(Match {
                             indicator: self.entries[i].id.clone(),
@@ -508,7 +593,7 @@ impl Matcher {
             }) {
                 continue;
             }
-            if let Some(i) = self.map_rule(rule, candidates, &lexical_score) {
+            if let Some(i) = self.map_rule(rule.tier, candidates, &lexical_score) {
                 matches.push(Match {
                     indicator: self.entries[i].id.clone(),
                     score: lexical_score(i).min(1.0),
@@ -521,7 +606,7 @@ impl Matcher {
             matches,
             immediate,
             red_flags,
-            concepts: concept_names,
+            concepts: concept_names.into_iter().chain(factors).collect(),
             tier_floor,
             age,
             ranked,
@@ -537,11 +622,11 @@ impl Matcher {
         factor: f32,
         best: &mut HashMap<usize, (f32, Vec<String>)>,
     ) {
-        let mut live: HashMap<&str, &str> = HashMap::new();
+        let mut live: HashMap<&str, &str> = HashMap::default();
         for t in tokens.iter().filter(|t| !t.negated) {
             live.entry(t.stem.as_str()).or_insert(t.surface.as_str());
         }
-        let mut acc: HashMap<usize, (f32, f32, Vec<String>)> = HashMap::new();
+        let mut acc: HashMap<usize, (f32, f32, Vec<String>)> = HashMap::default();
         for (stem, surface) in &live {
             for &(ei, w) in self.postings.get(*stem).map(Vec::as_slice).unwrap_or(&[]) {
                 let a = acc.entry(ei).or_default();
@@ -551,7 +636,7 @@ impl Matcher {
                 }
             }
         }
-        let mut negated_done = HashSet::new();
+        let mut negated_done = HashSet::default();
         for t in tokens
             .iter()
             .filter(|t| t.negated && !live.contains_key(t.stem.as_str()))
@@ -599,15 +684,16 @@ impl Matcher {
     /// so that the area's words never under-rate the concept), then the best lexical score.
     fn map_rule(
         &self,
-        rule: &Rule,
+        tier: u8,
         candidates: &[usize],
         lexical: &dyn Fn(usize) -> f32,
     ) -> Option<usize> {
+        let want = tier;
         let distance = |tier: u8| -> f32 {
-            if tier >= rule.tier {
-                (tier - rule.tier) as f32
+            if tier >= want {
+                (tier - want) as f32
             } else {
-                (rule.tier - tier) as f32 * 1.5
+                (want - tier) as f32 * 1.5
             }
         };
         candidates.iter().copied().min_by(|&a, &b| {
@@ -636,7 +722,7 @@ impl Matcher {
         let needs_count = need_top >= MIN_SCORE && need_top * STRENGTH_DOMINANCE > strength_top;
         let top = if needs_count { need_top } else { strength_top };
         let mut matches = Vec::new();
-        let mut domains_seen: HashMap<&str, usize> = HashMap::new();
+        let mut domains_seen: HashMap<&str, usize> = HashMap::default();
         for (ei, score, words) in scored {
             if is_need(*ei) != needs_count || *score < MIN_SCORE || *score < top * RELATIVE_CUT {
                 continue;

@@ -29,6 +29,19 @@ pub struct VocabularyFile {
     pub red_flag: Vec<RedFlagSpec>,
     /// Words too general to say which need is meant ("concern", "support"); they weigh little.
     pub generic: Vec<String>,
+    /// Protective and escalating factors that move a need between early help and targeted help.
+    pub context: Context,
+}
+
+/// Factors around a need, as the documents weigh them: parents engaging with help lower it,
+/// needs that persist or worsen despite help raise it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Context {
+    /// Words and phrases of protective factors.
+    pub protective: Vec<String>,
+    /// Words and phrases of escalation.
+    pub escalating: Vec<String>,
 }
 
 /// Words read as one (the first is canonical).
@@ -234,40 +247,15 @@ pub fn is_stopword(word: &str) -> bool {
     STOPWORDS.contains(&word)
 }
 
-/// A light English stemmer: enough to meet "bruise", "bruises", "bruised" and "bruising".
+/// The English (Porter2) stemmer: "bruise", "bruises", "bruised" and "bruising" meet, while
+/// "care" and "car", "scared" and "scar", "early" and "ear" stay apart.
 pub fn stem(word: &str) -> String {
-    let mut w = word.to_string();
-    if w.len() <= 3 || w.chars().any(|c| c.is_ascii_digit()) {
-        return w;
+    if word.len() <= 2 || word.chars().any(|c| c.is_ascii_digit()) {
+        return word.to_string();
     }
-    for (suffix, replacement) in [("ies", "y"), ("ied", "y"), ("sses", "ss")] {
-        if w.len() > suffix.len() + 2 && w.ends_with(suffix) {
-            w.truncate(w.len() - suffix.len());
-            w.push_str(replacement);
-            return w;
-        }
-    }
-    for suffix in ["ingly", "edly", "ing", "ed", "ly", "s"] {
-        if w.len() >= suffix.len() + 3
-            && w.ends_with(suffix)
-            && !(suffix == "s" && w.ends_with("ss"))
-        {
-            w.truncate(w.len() - suffix.len());
-            break;
-        }
-    }
-    if w.len() > 3 && w.ends_with('e') {
-        w.pop();
-    }
-    // Doubled final consonant from "-ing"/"-ed" ("hitting", "grabbed").
-    let b = w.as_bytes();
-    if b.len() > 3
-        && b[b.len() - 1] == b[b.len() - 2]
-        && !matches!(b[b.len() - 1], b'l' | b's' | b'z' | b'e' | b'o')
-    {
-        w.pop();
-    }
-    w
+    rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English)
+        .stem(word)
+        .into_owned()
 }
 
 fn number_word(word: &str) -> Option<&'static str> {
@@ -515,7 +503,10 @@ mod tests {
         assert_eq!(stem("bruise"), stem("bruised"));
         assert_eq!(stem("bruise"), stem("bruising"));
         assert_eq!(stem("hitting"), "hit");
-        assert_eq!(stem("injuries"), "injury");
+        assert_eq!(stem("injuries"), stem("injury"));
+        assert_ne!(stem("care"), stem("car"));
+        assert_ne!(stem("scared"), stem("scar"));
+        assert_ne!(stem("early"), stem("ear"));
     }
 
     #[test]
