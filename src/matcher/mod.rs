@@ -41,8 +41,8 @@ const WHOLE_MESSAGE: f32 = 0.85;
 const GENERIC_FACTOR: f32 = 0.15;
 /// Below this weight a matched word is not shown as an explanation.
 const GENERIC_WEIGHT: f32 = 0.3;
-/// Strengths are shown instead of needs only when they score this many times better.
-const STRENGTH_DOMINANCE: f32 = 2.0;
+/// Strengths are shown instead of needs when they score at least this many times better.
+const STRENGTH_DOMINANCE: f32 = 1.0;
 
 /// Most indicators kept in [`Analysis::ranked`].
 pub const MAX_RANKED: usize = 40;
@@ -696,12 +696,26 @@ impl Matcher {
                 (want - tier) as f32 * 1.5
             }
         };
-        candidates.iter().copied().min_by(|&a, &b| {
-            distance(self.entries[a].tier)
-                .total_cmp(&distance(self.entries[b].tier))
-                .then(lexical(b).total_cmp(&lexical(a)))
-                .then(a.cmp(&b))
-        })
+        let best = |pool: &mut dyn Iterator<Item = usize>| {
+            pool.min_by(|&a, &b| {
+                distance(self.entries[a].tier)
+                    .total_cmp(&distance(self.entries[b].tier))
+                    .then(lexical(b).total_cmp(&lexical(a)))
+                    .then(a.cmp(&b))
+            })
+        };
+        let pick = best(&mut candidates.iter().copied());
+        if pick.is_some_and(|i| self.entries[i].tier == want) {
+            return pick;
+        }
+        // No indicator of this need at that tier (Salford's tables are lost, some documents
+        // skip a level in a domain): the area's own words for the level itself, the closest
+        // lexically, keep the concept's tier rather than moving it up or down.
+        let at_tier = best(&mut (0..self.entries.len()).filter(|&i| {
+            let e = &self.entries[i];
+            e.tier == want && (e.positive == (want == 1) || want == 1)
+        }));
+        at_tier.filter(|&i| self.entries[i].tier == want).or(pick)
     }
 
     /// Chooses what to show from the ranked scores: the needs close to the best need (at most
