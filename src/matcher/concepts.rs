@@ -324,6 +324,69 @@ impl Rule {
 mod tests {
     use super::*;
 
+    fn spec(all: &[&[&str]], unless: &[&str]) -> ConceptSpec {
+        ConceptSpec {
+            id: "test".into(),
+            name: "test".into(),
+            tier: 3,
+            immediate: false,
+            basis: "000_f520007b0ba3fe0a.txt:1".into(),
+            all: all.iter().map(|g| g.iter().map(|w| w.to_string()).collect()).collect(),
+            unless: unless.iter().map(|w| w.to_string()).collect(),
+            min_age: None,
+            max_age: Some(12.0),
+            age_required: false,
+            targets: vec!["test".into()],
+        }
+    }
+
+    fn reading<'a>(text: &str, negators: &'a HashSet<String>, age: Option<f32>) -> Reading<'a> {
+        // Stems of the words outside a negation, as the matcher gives them.
+        let mut live = HashSet::default();
+        let mut negated = 0;
+        for w in text.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+            if negators.contains(w) {
+                negated = 3;
+                continue;
+            }
+            if negated > 0 {
+                negated -= 1;
+            } else {
+                live.insert(Box::leak(stem(w).into_boxed_str()) as &str);
+            }
+        }
+        Reading::new(live, text, age, negators)
+    }
+
+    #[test]
+    fn all_groups_must_be_present() {
+        let negators: HashSet<String> = ["no", "not"].iter().map(|s| s.to_string()).collect();
+        let rule = Rule::from_concept(&spec(&[&["bruise", "bruising"], &["unexplained", "no explanation"]], &[]));
+        assert!(rule.fires(&reading("bruising on his arm, unexplained", &negators, None)));
+        assert!(!rule.fires(&reading("bruising on his arm", &negators, None)));
+    }
+
+    #[test]
+    fn a_negation_before_a_phrase_cancels_it_but_not_across_a_comma() {
+        let negators: HashSet<String> = ["no", "not"].iter().map(|s| s.to_string()).collect();
+        let rule = Rule::from_concept(&spec(&[&["self harm"]], &[]));
+        assert!(rule.fires(&reading("worried about self harm", &negators, None)));
+        assert!(!rule.fires(&reading("no self harm seen", &negators, None)));
+        assert!(rule.fires(&reading("no bullying, self harm on arms", &negators, None)));
+        // A phrase that starts with the negation is itself the meaning.
+        let hungry = Rule::from_concept(&spec(&[&["no food"]], &[]));
+        assert!(hungry.fires(&reading("there is no food in the house", &negators, None)));
+    }
+
+    #[test]
+    fn unless_and_age_bounds_stop_a_concept() {
+        let negators = HashSet::default();
+        let rule = Rule::from_concept(&spec(&[&["bruise", "bruising"]], &["fell over"]));
+        assert!(!rule.fires(&reading("bruising, he fell over in the playground", &negators, None)));
+        assert!(rule.fires(&reading("bruising on his arm", &negators, Some(8.0))));
+        assert!(!rule.fires(&reading("bruising on his arm", &negators, Some(15.0))), "over max_age");
+    }
+
     #[test]
     fn builtin_concepts_load() {
         let concepts = builtin_concepts();
