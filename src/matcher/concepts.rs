@@ -283,25 +283,14 @@ impl Rule {
         }
     }
 
-    /// The keys under which this rule is indexed: the stems and phrase first words of its first
-    /// group. A rule can only fire on a reading that has one of them.
-    pub fn keys(&self) -> Vec<&str> {
-        self.all
-            .first()
-            .map(|g| {
-                g.iter()
-                    .filter_map(|w| w.split_whitespace().next())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
     /// Whether the message holds this meaning.
     pub fn fires(&self, r: &Reading<'_>) -> bool {
         let present = |w: &String| r.holds_item(w);
-        if !self.all.iter().all(|g| g.iter().any(present)) {
-            return false;
-        }
+        self.all.iter().all(|g| g.iter().any(present)) && self.passes_checks(r)
+    }
+
+    /// Whether no `unless` phrase stops the rule and the child's age fits.
+    fn passes_checks(&self, r: &Reading<'_>) -> bool {
         if self.unless.iter().any(|u| {
             u.split_whitespace()
                 .next()
@@ -320,6 +309,85 @@ impl Rule {
     }
 }
 
+/// Every rule's words and phrases, indexed so that a reading is matched in time proportional to
+/// its own length rather than to the number of rules.
+#[derive(Debug, Clone, Default)]
+pub struct RuleIndex {
+    /// Stem to (rule, group) pairs it satisfies.
+    stems: rustc_hash::FxHashMap<String, Vec<(u32, u8)>>,
+    /// First word of a phrase to (padded phrase, rule, group).
+    phrases: rustc_hash::FxHashMap<String, Vec<(String, u32, u8)>>,
+    /// Bit mask of all groups, per rule.
+    full: Vec<u64>,
+}
+
+impl RuleIndex {
+    /// Indexes rules (at most 64 groups each; more are ignored, making the rule unsatisfiable).
+    pub fn new<'a>(rules: impl Iterator<Item = &'a Rule>) -> Self {
+        let mut index = RuleIndex::default();
+        for (ri, rule) in rules.enumerate() {
+            let ri = ri as u32;
+            let groups = rule.all.len().min(64);
+            index.full.push(if rule.all.len() > 64 || groups == 0 {
+                u64::MAX
+            } else if groups == 64 {
+                u64::MAX
+            } else {
+                (1u64 << groups) - 1
+            });
+            for (gi, group) in rule.all.iter().take(64).enumerate() {
+                for item in group {
+                    if item.starts_with(' ') {
+                        if let Some(first) = item.split_whitespace().next() {
+                            index.phrases.entry(first.to_string()).or_default().push((
+                                item.clone(),
+                                ri,
+                                gi as u8,
+                            ));
+                        }
+                    } else {
+                        index
+                            .stems
+                            .entry(item.clone())
+                            .or_default()
+                            .push((ri, gi as u8));
+                    }
+                }
+            }
+        }
+        index
+    }
+
+    /// The indices of the rules whose every group is met in `r` and which pass their checks.
+    pub fn fired(&self, rules: &[&Rule], r: &Reading<'_>) -> Vec<usize> {
+        let mut met: rustc_hash::FxHashMap<u32, u64> = rustc_hash::FxHashMap::default();
+        for w in &r.live {
+            for &(ri, gi) in self.stems.get(*w).map(Vec::as_slice).unwrap_or(&[]) {
+                *met.entry(ri).or_default() |= 1 << gi;
+            }
+        }
+        for w in &r.words {
+            for (phrase, ri, gi) in self.phrases.get(w).map(Vec::as_slice).unwrap_or(&[]) {
+                let bit = 1u64 << gi;
+                if met.get(ri).is_some_and(|m| m & bit != 0) {
+                    continue;
+                }
+                if r.holds(phrase) {
+                    *met.entry(*ri).or_default() |= bit;
+                }
+            }
+        }
+        let mut out: Vec<usize> = met
+            .into_iter()
+            .filter(|(ri, mask)| self.full.get(*ri as usize) == Some(mask))
+            .map(|(ri, _)| ri as usize)
+            .filter(|&ri| rules.get(ri).is_some_and(|rule| rule.passes_checks(r)))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,7 +399,10 @@ mod tests {
             tier: 3,
             immediate: false,
             basis: "000_f520007b0ba3fe0a.txt:1".into(),
-            all: all.iter().map(|g| g.iter().map(|w| w.to_string()).collect()).collect(),
+            all: all
+                .iter()
+                .map(|g| g.iter().map(|w| w.to_string()).collect())
+                .collect(),
             unless: unless.iter().map(|w| w.to_string()).collect(),
             min_age: None,
             max_age: Some(12.0),
@@ -344,7 +415,11 @@ mod tests {
         // Stems of the words outside a negation, as the matcher gives them.
         let mut live = HashSet::default();
         let mut negated = 0;
-        for w in text.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        for w in text
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
             if negators.contains(w) {
                 negated = 3;
                 continue;
@@ -361,8 +436,15 @@ mod tests {
     #[test]
     fn all_groups_must_be_present() {
         let negators: HashSet<String> = ["no", "not"].iter().map(|s| s.to_string()).collect();
-        let rule = Rule::from_concept(&spec(&[&["bruise", "bruising"], &["unexplained", "no explanation"]], &[]));
-        assert!(rule.fires(&reading("bruising on his arm, unexplained", &negators, None)));
+        let rule = Rule::from_concept(&spec(
+            &[&["bruise", "bruising"], &["unexplained", "no explanation"]],
+            &[],
+        ));
+        assert!(rule.fires(&reading(
+            "bruising on his arm, unexplained",
+            &negators,
+            None
+        )));
         assert!(!rule.fires(&reading("bruising on his arm", &negators, None)));
     }
 
@@ -382,9 +464,42 @@ mod tests {
     fn unless_and_age_bounds_stop_a_concept() {
         let negators = HashSet::default();
         let rule = Rule::from_concept(&spec(&[&["bruise", "bruising"]], &["fell over"]));
-        assert!(!rule.fires(&reading("bruising, he fell over in the playground", &negators, None)));
+        assert!(!rule.fires(&reading(
+            "bruising, he fell over in the playground",
+            &negators,
+            None
+        )));
         assert!(rule.fires(&reading("bruising on his arm", &negators, Some(8.0))));
-        assert!(!rule.fires(&reading("bruising on his arm", &negators, Some(15.0))), "over max_age");
+        assert!(
+            !rule.fires(&reading("bruising on his arm", &negators, Some(15.0))),
+            "over max_age"
+        );
+    }
+
+    #[test]
+    fn the_index_agrees_with_rule_by_rule_matching() {
+        let negators: HashSet<String> = ["no", "not"].iter().map(|s| s.to_string()).collect();
+        let rules = [
+            Rule::from_concept(&spec(
+                &[&["bruise", "bruising"], &["unexplained", "no explanation"]],
+                &[],
+            )),
+            Rule::from_concept(&spec(&[&["self harm"]], &[])),
+            Rule::from_concept(&spec(&[&["no food"]], &["fell over"])),
+        ];
+        let refs: Vec<&Rule> = rules.iter().collect();
+        let index = RuleIndex::new(rules.iter());
+        for text in [
+            "bruising on his arm, unexplained",
+            "no self harm seen",
+            "worried about self harm and bruising, no explanation",
+            "no food in the house, he fell over",
+            "nothing at all",
+        ] {
+            let r = reading(text, &negators, None);
+            let expected: Vec<usize> = (0..rules.len()).filter(|&i| rules[i].fires(&r)).collect();
+            assert_eq!(index.fired(&refs, &r), expected, "{text}");
+        }
     }
 
     #[test]

@@ -131,8 +131,8 @@ pub struct Matcher {
     protective: Vec<String>,
     /// Escalating factors, compiled.
     escalating: Vec<String>,
-    /// Rules by the words that can start them (see [`Rule::keys`]).
-    rule_index: HashMap<String, Vec<usize>>,
+    /// The rules' words and phrases, indexed.
+    rule_index: concepts::RuleIndex,
 }
 
 impl Matcher {
@@ -275,18 +275,7 @@ impl Matcher {
             negator_set: vocab.negation.before.iter().cloned().collect(),
             protective: concepts::forms(&vocab.context.protective),
             escalating: concepts::forms(&vocab.context.escalating),
-            rule_index: {
-                let mut index: HashMap<String, Vec<usize>> = HashMap::default();
-                for (i, (rule, _)) in rules.iter().enumerate() {
-                    for key in rule.keys() {
-                        let list = index.entry(key.to_string()).or_default();
-                        if list.last() != Some(&i) {
-                            list.push(i);
-                        }
-                    }
-                }
-                index
-            },
+            rule_index: concepts::RuleIndex::new(rules.iter().map(|(r, _)| r)),
             reach: vocab.negation.reach,
             reassurance: vocab
                 .negation
@@ -459,32 +448,24 @@ impl Matcher {
         } else {
             Vec::new()
         };
-        // Only rules indexed under a word of the message can fire.
-        let mut candidate = vec![false; self.rules.len()];
-        for key in whole
-            .live
-            .iter()
-            .copied()
-            .chain(whole.words.iter().map(String::as_str))
-        {
-            for &i in self.rule_index.get(key).map(Vec::as_slice).unwrap_or(&[]) {
-                candidate[i] = true;
-            }
-        }
-        let fired: Vec<&(Rule, Vec<usize>)> = self
-            .rules
-            .iter()
-            .zip(candidate)
-            .filter(|(_, c)| *c)
-            .map(|(rule, _)| rule)
-            .filter(|(r, _)| {
-                if r.red_flag || per_sentence.is_empty() {
-                    r.fires(&whole)
-                } else {
-                    per_sentence.iter().any(|reading| r.fires(reading))
-                }
-            })
+        let rule_refs: Vec<&Rule> = self.rules.iter().map(|(r, _)| r).collect();
+        let mut fired_ids: Vec<usize> = self
+            .rule_index
+            .fired(&rule_refs, &whole)
+            .into_iter()
+            .filter(|&i| self.rules[i].0.red_flag || per_sentence.is_empty())
             .collect();
+        for reading in &per_sentence {
+            fired_ids.extend(
+                self.rule_index
+                    .fired(&rule_refs, reading)
+                    .into_iter()
+                    .filter(|&i| !self.rules[i].0.red_flag),
+            );
+        }
+        fired_ids.sort_unstable();
+        fired_ids.dedup();
+        let fired: Vec<&(Rule, Vec<usize>)> = fired_ids.iter().map(|&i| &self.rules[i]).collect();
         let red_flags: Vec<String> = fired
             .iter()
             .filter(|(r, _)| r.red_flag)
