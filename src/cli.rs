@@ -278,6 +278,12 @@ pub fn eval(cases_path: &Path, which: &str) -> Result<ExitCode> {
                 immediate: a.immediate,
             });
         }
+        let mut slowest: Vec<(f64, &str)> = micros
+            .iter()
+            .copied()
+            .zip(cases.iter().map(|c| c.id.as_str()))
+            .collect();
+        slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
         micros.sort_by(f64::total_cmp);
         let r = eval::report(&cases, &predictions);
         let ok = r.tier_accuracy >= 0.8
@@ -312,6 +318,15 @@ pub fn eval(cases_path: &Path, which: &str) -> Result<ExitCode> {
             "latency per message: median {:.0} µs, p99 {:.0} µs",
             eval::quantile(&micros, 0.5),
             eval::quantile(&micros, 0.99)
+        );
+        println!(
+            "slowest: {}",
+            slowest
+                .iter()
+                .take(3)
+                .map(|(us, id)| format!("{id} {us:.0} µs"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         println!("confusion (rows expected tier 0-4, columns predicted 0-4):");
         for (t, row) in r.confusion.iter().enumerate().skip(1) {

@@ -130,6 +130,8 @@ pub struct Reading<'a> {
     /// The distinct words of `padded`, so that a phrase whose first word is absent is skipped
     /// without searching the text.
     pub words: HashSet<String>,
+    /// Pairs of neighbouring words ("self harm"), the keys of phrases of two words or more.
+    pub pairs: HashSet<String>,
 }
 
 /// How many words back a negation reaches a phrase.
@@ -144,13 +146,20 @@ impl<'a> Reading<'a> {
         negators: &'a HashSet<String>,
     ) -> Self {
         let padded = Self::pad(text);
-        let words = padded.split_whitespace().map(str::to_string).collect();
+        let tokens: Vec<&str> = padded.split_whitespace().collect();
+        let words = tokens.iter().map(|w| w.to_string()).collect();
+        let pairs = tokens
+            .windows(2)
+            .filter(|p| p[0] != "," && p[1] != ",")
+            .map(|p| format!("{} {}", p[0], p[1]))
+            .collect();
         Reading {
             live,
             padded,
             age,
             negators,
             words,
+            pairs,
         }
     }
 
@@ -315,7 +324,7 @@ impl Rule {
 pub struct RuleIndex {
     /// Stem to (rule, group) pairs it satisfies.
     stems: rustc_hash::FxHashMap<String, Vec<(u32, u8)>>,
-    /// First word of a phrase to (padded phrase, rule, group).
+    /// A phrase's first two words (or its one word) to (padded phrase, rule, group).
     phrases: rustc_hash::FxHashMap<String, Vec<(String, u32, u8)>>,
     /// Bit mask of all groups, per rule.
     full: Vec<u64>,
@@ -338,8 +347,9 @@ impl RuleIndex {
             for (gi, group) in rule.all.iter().take(64).enumerate() {
                 for item in group {
                     if item.starts_with(' ') {
-                        if let Some(first) = item.split_whitespace().next() {
-                            index.phrases.entry(first.to_string()).or_default().push((
+                        let key: Vec<&str> = item.split_whitespace().take(2).collect();
+                        if !key.is_empty() {
+                            index.phrases.entry(key.join(" ")).or_default().push((
                                 item.clone(),
                                 ri,
                                 gi as u8,
@@ -366,8 +376,8 @@ impl RuleIndex {
                 *met.entry(ri).or_default() |= 1 << gi;
             }
         }
-        for w in &r.words {
-            for (phrase, ri, gi) in self.phrases.get(w).map(Vec::as_slice).unwrap_or(&[]) {
+        for key in r.words.iter().chain(&r.pairs) {
+            for (phrase, ri, gi) in self.phrases.get(key).map(Vec::as_slice).unwrap_or(&[]) {
                 let bit = 1u64 << gi;
                 if met.get(ri).is_some_and(|m| m & bit != 0) {
                     continue;

@@ -103,7 +103,8 @@ pub const VOCABULARY: &str = include_str!("vocabulary.toml");
 /// The normaliser: vocabulary maps ready for use.
 #[derive(Debug, Clone)]
 pub struct Normaliser {
-    phrases: Vec<(String, String)>,
+    /// Phrases as (needle, padded replacement, first word when the needle is whole words).
+    phrases: Vec<(String, String, Option<String>)>,
     abbreviations: HashMap<String, String>,
     spelling: HashMap<String, String>,
     synonyms: HashMap<String, String>,
@@ -286,10 +287,22 @@ fn number_word(word: &str) -> Option<&'static str> {
 impl Normaliser {
     /// Builds the maps from a vocabulary file.
     pub fn new(vocab: &VocabularyFile) -> Self {
-        let mut phrases: Vec<(String, String)> = vocab
+        let mut phrases: Vec<(String, String, Option<String>)> = vocab
             .phrases
             .iter()
-            .map(|(k, v)| (k.to_lowercase(), v.to_lowercase()))
+            .map(|(k, v)| {
+                let from = k.to_lowercase();
+                let to = format!(" {} ", v.to_lowercase());
+                if from
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == ' ' || c == '-')
+                {
+                    let first = from.split(' ').next().map(str::to_string);
+                    (format!(" {from} "), to, first)
+                } else {
+                    (from, to, None)
+                }
+            })
             .collect();
         // Longest first, so that "on his own" wins over "on his".
         phrases.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
@@ -366,18 +379,25 @@ impl Normaliser {
             }
         }
         let mut padded = format!(" {t} ");
-        for (from, to) in &self.phrases {
-            let needle = if from
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == ' ' || c == '-')
+        // Only phrases whose first word is in the text can be there: most are skipped without
+        // searching.
+        let present: rustc_hash::FxHashSet<&str> = t.split_whitespace().collect();
+        let mut replaced = false;
+        let mut out = padded.clone();
+        for (needle, to, first) in &self.phrases {
+            if first
+                .as_ref()
+                .is_some_and(|f| !present.contains(f.as_str()))
             {
-                format!(" {from} ")
-            } else {
-                from.clone()
-            };
-            if padded.contains(&needle) {
-                padded = padded.replace(&needle, &format!(" {to} "));
+                continue;
             }
+            if out.contains(needle.as_str()) {
+                out = out.replace(needle.as_str(), to);
+                replaced = true;
+            }
+        }
+        if replaced {
+            padded = out;
         }
         let mut clauses = Vec::new();
         for clause in padded.split(['.', ';', '!', '?', '\n', '(', ')']) {
