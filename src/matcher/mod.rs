@@ -543,6 +543,29 @@ impl Matcher {
                     }
                 }
             }
+            // One indicator per domain, the most serious: two concepts that describe the same
+            // concern ("low mood" and "bereavement" of one grieving child) are one issue, which
+            // matters where a document counts issues (the 2018 Triage Tool).
+            let mut best_in_domain: HashMap<&str, (u8, f32)> = HashMap::default();
+            for m in &matches {
+                if let Some(e) = self.entry(&m.indicator) {
+                    let b = best_in_domain.entry(e.domain.as_str()).or_insert((0, 0.0));
+                    if (e.tier, m.score) > *b {
+                        *b = (e.tier, m.score);
+                    }
+                }
+            }
+            let mut kept_domains: HashSet<String> = HashSet::default();
+            matches.retain(|m| {
+                let Some(e) = self.entry(&m.indicator) else {
+                    return false;
+                };
+                let best = best_in_domain
+                    .get(e.domain.as_str())
+                    .copied()
+                    .unwrap_or((0, 0.0));
+                (e.tier, m.score) == best && kept_domains.insert(e.domain.clone())
+            });
             // Several separate low-level needs together are multiple needs.
             let distinct: HashSet<&str> = needs
                 .iter()
