@@ -337,9 +337,8 @@ impl RuleIndex {
         for (ri, rule) in rules.enumerate() {
             let ri = ri as u32;
             let groups = rule.all.len().min(64);
-            index.full.push(if rule.all.len() > 64 || groups == 0 {
-                u64::MAX
-            } else if groups == 64 {
+            // A rule with no groups, or more than 64, can never be fully met.
+            index.full.push(if rule.all.len() >= 64 || groups == 0 {
                 u64::MAX
             } else {
                 (1u64 << groups) - 1
