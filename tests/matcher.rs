@@ -162,3 +162,62 @@ fn each_area_s_own_vocabulary() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn concepts_read_one_sentence_at_a_time_and_respect_negation() {
+    let rules = rules();
+    for area in AREAS {
+        let a = run(
+            &rules,
+            area,
+            "HV visit, 10 month old, imms up to date. He keeps refusing lumps at weaning.",
+        );
+        assert!(
+            !a.analysis
+                .concepts
+                .iter()
+                .any(|c| c.contains("immunisation") && c.contains("not")),
+            "{area}: {:?}",
+            a.analysis.concepts
+        );
+        let b = run(
+            &rules,
+            area,
+            "13 year old anxious about exams, no self harm, eating fine, parents supportive.",
+        );
+        assert!(
+            !b.analysis
+                .concepts
+                .iter()
+                .any(|c| c.contains("self-harm") || c.contains("self harm")),
+            "{area}: {:?}",
+            b.analysis.concepts
+        );
+        assert!(
+            b.tier <= 2,
+            "{area}: exam stress with supportive parents is early help at most: {}",
+            b.tier
+        );
+    }
+}
+
+#[test]
+fn a_recognised_concept_gives_the_area_s_indicator_at_its_tier() {
+    let rules = rules();
+    for area in AREAS {
+        let a = run(&rules, area, "Parents have stopped giving their 10 year old his insulin and won't engage with the diabetes team.");
+        assert!(
+            a.tier >= 3,
+            "{area}: medical neglect rated {}: {:?}",
+            a.tier,
+            a.analysis.concepts
+        );
+        let b = run(
+            &rules,
+            area,
+            "Y8 pupil, persistently absent, attendance 70% this term and falling despite support.",
+        );
+        assert!(b.tier >= 2, "{area}: persistent absence rated {}", b.tier);
+        assert!(!b.found.is_empty());
+    }
+}

@@ -143,9 +143,11 @@ impl Matcher {
     pub fn new(area: &Area) -> Self {
         // The vocabulary is compiled in and loaded by a unit test, so a parse failure here is
         // a build defect, not something a user or a file at run time can cause.
-        let vocab: VocabularyFile =
-            toml::from_str(VOCABULARY).expect("built-in vocabulary is valid (tested)");
-        Self::with_vocabulary(area, &vocab)
+        static VOCAB: std::sync::OnceLock<VocabularyFile> = std::sync::OnceLock::new();
+        let vocab = VOCAB.get_or_init(|| {
+            toml::from_str(VOCABULARY).expect("built-in vocabulary is valid (tested)")
+        });
+        Self::with_vocabulary(area, vocab)
     }
 
     /// Builds the index for an area with a given vocabulary.
@@ -240,7 +242,13 @@ impl Matcher {
                 }
             }
         }
-        let concepts = concepts::builtin_concepts().unwrap_or_default();
+        // Like the vocabulary, the concept files are compiled in and loaded by a unit test
+        // (`builtin_concepts_load`), so a failure here is a build defect.
+        static CONCEPTS: std::sync::OnceLock<Vec<concepts::ConceptSpec>> =
+            std::sync::OnceLock::new();
+        let concepts = CONCEPTS.get_or_init(|| {
+            concepts::builtin_concepts().expect("built-in concepts are valid (tested)")
+        });
         let rules: Vec<(Rule, Vec<usize>)> = vocab
             .red_flag
             .iter()
