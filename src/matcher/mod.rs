@@ -517,7 +517,7 @@ impl Matcher {
             // concerns but never rate above them. Between early help and targeted help, the
             // documents weigh how the family engages and whether the need persists.
             let mut ceiling = needs.iter().map(|(r, _)| r.tier).max().unwrap_or(2);
-            if ceiling == 3 && lean <= -1 && red_flags.is_empty() {
+            if ceiling == 3 && lean <= -2 && red_flags.is_empty() {
                 ceiling = 2;
                 factors.extend(
                     protective
