@@ -128,22 +128,7 @@ fn render_matches(m: &MatchList) -> String {
         t.push_str(&format!("I understood (in the words of {}):\n", m.document));
     }
     for i in &m.items {
-        let flag = if i.red_flag {
-            " [RED FLAG]"
-        } else if i.strength {
-            " [strength]"
-        } else {
-            ""
-        };
-        let words = if i.matched.is_empty() {
-            String::new()
-        } else {
-            format!("; your words: {}", i.matched.join(", "))
-        };
-        t.push_str(&format!(
-            "  {}. {}: \"{}\" ({}){flag}{words}\n",
-            i.number, i.domain, i.text, i.level
-        ));
+        t.push_str(&format!("  {}\n", i.line()));
     }
     t.push_str(&m.prompt);
     t.push_str("\n> ");

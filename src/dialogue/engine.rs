@@ -173,6 +173,29 @@ pub struct MatchList {
     pub progress: Option<Progress>,
 }
 
+impl ShownMatch {
+    /// The match as one line of plain text, the same in every front end:
+    /// `2. Health: "Child has over 10% absence" (Yellow) [RED FLAG]; your words: absent`.
+    pub fn line(&self) -> String {
+        let flag = if self.red_flag {
+            " [RED FLAG]"
+        } else if self.strength {
+            " [strength]"
+        } else {
+            ""
+        };
+        let words = if self.matched.is_empty() {
+            String::new()
+        } else {
+            format!("; your words: {}", self.matched.join(", "))
+        };
+        format!(
+            "{}. {}: \"{}\" ({}){flag}{words}",
+            self.number, self.domain, self.text, self.level
+        )
+    }
+}
+
 /// What the engine asks a front end to show. Every front end handles every variant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Reply {

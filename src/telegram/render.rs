@@ -211,22 +211,7 @@ fn matches(m: &MatchList) -> Outgoing {
         text.push_str(&format!("I understood (in the words of {}):\n", m.document));
     }
     for i in &m.items {
-        let flag = if i.red_flag {
-            " [RED FLAG]"
-        } else if i.strength {
-            " [strength]"
-        } else {
-            ""
-        };
-        let words = if i.matched.is_empty() {
-            String::new()
-        } else {
-            format!("; your words: {}", i.matched.join(", "))
-        };
-        text.push_str(&format!(
-            "{}. {}: \"{}\" ({}){flag}{words}\n",
-            i.number, i.domain, i.text, i.level
-        ));
+        text.push_str(&format!("{}\n", i.line()));
     }
     text.push('\n');
     text.push_str(&m.prompt);
