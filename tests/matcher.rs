@@ -221,3 +221,50 @@ fn a_recognised_concept_gives_the_area_s_indicator_at_its_tier() {
         assert!(!b.found.is_empty());
     }
 }
+
+#[test]
+fn a_concern_told_over_two_sentences_is_one_concern() {
+    let rules = rules();
+    for area in AREAS {
+        let a = run(
+            &rules,
+            area,
+            "Housing officer. Three kids under 5 live in the flat. Exposed wiring in the hall and no heating since the leak.",
+        );
+        assert_eq!(
+            a.tier, 4,
+            "{area}: a dangerous home with young children rated {}: {:?}",
+            a.tier, a.analysis.concepts
+        );
+        // Sentences further apart do not combine: the wiring is next door, not in their flat.
+        let b = run(
+            &rules,
+            area,
+            "Three kids under 5 live in the flat. Housing officer visited on Monday, rent paid and tenancy going well. The empty flat next door has exposed wiring.",
+        );
+        assert!(
+            b.tier <= 2 && !b.analysis.concepts.iter().any(|c| c.contains("dangerous")),
+            "{area}: sentences two apart combined into tier {}: {:?}",
+            b.tier,
+            b.analysis.concepts
+        );
+    }
+}
+
+#[test]
+fn the_child_s_age_is_the_child_s_not_an_adult_s() {
+    let rules = rules();
+    for area in AREAS {
+        let a = run(
+            &rules,
+            area,
+            "Y9 girl has a 19 yo boyfriend who collects her from school in his car.",
+        );
+        assert_eq!(a.analysis.age, Some(14.0), "{area}");
+        assert!(
+            a.tier >= 3,
+            "{area}: a 14-year-old with an adult boyfriend rated {}",
+            a.tier
+        );
+    }
+}

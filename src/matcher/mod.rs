@@ -49,6 +49,10 @@ pub const MAX_RANKED: usize = 40;
 
 /// How many more escalating than protective factors lift early-help needs to targeted help.
 const ESCALATION: i32 = 1;
+/// How many consecutive sentences a concept may draw its words from. A concern often names the
+/// child in one sentence and the detail in the next ("3 kids under 5 live there. No heating and
+/// exposed wiring."); a wider window lets unrelated sentences combine.
+const SENTENCE_WINDOW: usize = 2;
 
 /// How many separate low-level needs make multiple needs (tier 3).
 const MULTIPLE_NEEDS: usize = 3;
@@ -255,7 +259,7 @@ impl Matcher {
             .map(Rule::from_red_flag)
             .chain(concepts.iter().map(Rule::from_concept))
             .map(|rule| {
-                let candidates = entries
+                let candidates: Vec<usize> = entries
                     .iter()
                     .enumerate()
                     .filter(|(_, e)| {
@@ -430,27 +434,28 @@ impl Matcher {
             live.insert("adult");
         }
         // Red flags read the whole message (the safety floor errs towards firing); concepts read
-        // one sentence at a time, so that "imms up to date. He's refusing lumps" is not read as
-        // refused immunisations.
+        // one sentence, or two in a row (`SENTENCE_WINDOW`), so that words far apart in a long
+        // message do not combine into a concern nobody described.
         let whole = Reading::new(live.clone(), &lower, age, &self.negator_set);
         let sentences: Vec<&str> = lower
             .split(['.', ';', '!', '?', '\n', '(', ')'])
             .filter(|c| c.chars().any(char::is_alphanumeric))
             .collect();
         let per_sentence: Vec<Reading> = if sentences.len() == clauses {
-            sentences
-                .iter()
-                .enumerate()
-                .map(|(ci, text)| {
+            (0..sentences.len())
+                .flat_map(|ci| (1..=SENTENCE_WINDOW).map(move |w| (ci, w)))
+                .filter(|&(ci, w)| ci + w <= sentences.len())
+                .map(|(ci, w)| {
                     let mut live: HashSet<&str> = tokens
                         .iter()
-                        .filter(|t| t.clause == ci && !t.negated)
+                        .filter(|t| t.clause >= ci && t.clause < ci + w && !t.negated)
                         .map(|t| t.word.as_str())
                         .collect();
                     if whole.live.contains("adult") {
                         live.insert("adult");
                     }
-                    Reading::new(live, text, age, &self.negator_set)
+                    let text = sentences[ci..ci + w].join(" . ");
+                    Reading::new(live, &text, age, &self.negator_set)
                 })
                 .collect()
         } else {
@@ -774,31 +779,49 @@ impl Matcher {
 }
 
 /// The child's age in years from "14 year old", "4 month old", "schoolyear 9", "baby", "toddler".
+///
+/// The first age under 18 is the child's: "Y9 girl with a 19 yo boyfriend" is about a 14-year-old.
+/// Only when every age given is an adult's is that age returned (an adult subject).
 fn child_age(tokens: &[Token]) -> Option<f32> {
+    let mut first_adult = None;
     for (i, t) in tokens.iter().enumerate() {
-        let next = tokens.get(i + 1).map(|n| n.stem.as_str());
-        let old = tokens.get(i + 2).is_some_and(|n| n.stem == "old");
-        if let Ok(n) = t.stem.parse::<f32>() {
-            match next {
-                Some("year") if old => return Some(n),
-                Some("month") if old => return Some(n / 12.0),
-                Some("week") if old => return Some(n / 52.0),
-                _ => {}
+        let age = age_at(tokens, i, t);
+        match age {
+            Some(a) if a < 18.0 => return Some(a),
+            Some(a) => {
+                first_adult.get_or_insert(a);
             }
+            None => {}
         }
-        // "Y9", "year 9", "yr 9": a school year (not "9 year old", caught above).
-        let after_number = i > 0 && tokens[i - 1].stem.parse::<f32>().is_ok();
-        if t.stem == "schoolyear" || (t.stem == "year" && !after_number) {
-            if let Some(n) = next
-                .and_then(|n| n.parse::<f32>().ok())
-                .filter(|n| (1.0..=13.0).contains(n))
-            {
-                return Some(n + 5.0);
-            }
+    }
+    first_adult
+}
+
+/// The age stated at token `i`, if one starts there.
+fn age_at(tokens: &[Token], i: usize, t: &Token) -> Option<f32> {
+    let next = tokens.get(i + 1).map(|n| n.stem.as_str());
+    let old = tokens.get(i + 2).is_some_and(|n| n.stem == "old");
+    if let Ok(n) = t.stem.parse::<f32>() {
+        match next {
+            Some("year") if old => return Some(n),
+            Some("month") if old => return Some(n / 12.0),
+            Some("week") if old => return Some(n / 52.0),
+            _ => {}
         }
-        if t.stem == "baby" || t.surface == "toddler" {
-            return Some(if t.surface == "toddler" { 2.0 } else { 0.5 });
+    }
+    // "Y9", "year 9", "yr 9": a school year (not "9 year old", caught above). The plain stem is
+    // compared, as synonyms may fold "schoolyear" into "school".
+    let after_number = i > 0 && tokens[i - 1].stem.parse::<f32>().is_ok();
+    if t.word == "schoolyear" || (t.stem == "year" && !after_number) {
+        if let Some(n) = next
+            .and_then(|n| n.parse::<f32>().ok())
+            .filter(|n| (1.0..=13.0).contains(n))
+        {
+            return Some(n + 5.0);
         }
+    }
+    if t.stem == "baby" || t.surface == "toddler" {
+        return Some(if t.surface == "toddler" { 2.0 } else { 0.5 });
     }
     None
 }

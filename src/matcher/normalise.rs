@@ -338,6 +338,10 @@ impl Normaliser {
 
     /// The canonical stem of one lower-case word (no expansion).
     pub fn canonical(&self, word: &str) -> String {
+        // Markers made by `split_number_suffix` stay as they are: "Y9" is an age, not "school".
+        if word == "schoolyear" {
+            return word.to_string();
+        }
         let word = self.spelling.get(word).map(String::as_str).unwrap_or(word);
         let s = stem(word);
         if let Some(c) = self.synonyms.get(&s) {
