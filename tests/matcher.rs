@@ -268,3 +268,53 @@ fn the_child_s_age_is_the_child_s_not_an_adult_s() {
         );
     }
 }
+
+#[test]
+fn no_signs_of_reaches_the_end_of_the_clause() {
+    let rules = rules();
+    for area in AREAS {
+        let a = run(
+            &rules,
+            area,
+            "15yo, solid group of mates. No signs of anyone older hanging round or grooming him, no unexplained money or phones.",
+        );
+        assert!(
+            !a.analysis
+                .concepts
+                .iter()
+                .any(|c| c.contains("exploitation") || c.contains("grooming")),
+            "{area}: {:?}",
+            a.analysis.concepts
+        );
+        // The clause ends at the comma: what follows is read again.
+        let b = run(
+            &rules,
+            area,
+            "No signs of neglect at home, but she has been groomed by an older man who gives her money and lifts.",
+        );
+        assert!(
+            b.tier >= 3,
+            "{area}: grooming after the negated clause rated {}",
+            b.tier
+        );
+    }
+}
+
+#[test]
+fn a_need_already_met_is_advice_unless_it_is_getting_worse() {
+    let rules = rules();
+    for area in AREAS {
+        let a = run(
+            &rules,
+            area,
+            "Nursery: mum worried her 2yo is not talking enough. Using 2-3 word phrases, age appropriate.",
+        );
+        assert_eq!(a.tier, 1, "{area}: {:?}", a.analysis.concepts);
+        let b = run(
+            &rules,
+            area,
+            "Nursery: 2yo only has a few words and it is getting worse, mum says it is age appropriate.",
+        );
+        assert!(b.tier >= 2, "{area}: a worsening delay rated {}", b.tier);
+    }
+}

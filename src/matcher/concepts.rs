@@ -127,6 +127,8 @@ pub struct Reading<'a> {
     pub age: Option<f32>,
     /// Words that negate the next few words ("no", "not", "denies").
     pub negators: &'a HashSet<String>,
+    /// Padded openers whose negation reaches to the end of the clause (" no signs of ").
+    pub scopes: &'a [String],
     /// The distinct words of `padded`, so that a phrase whose first word is absent is skipped
     /// without searching the text.
     pub words: HashSet<String>,
@@ -144,6 +146,7 @@ impl<'a> Reading<'a> {
         text: &str,
         age: Option<f32>,
         negators: &'a HashSet<String>,
+        scopes: &'a [String],
     ) -> Self {
         let padded = Self::pad(text);
         let tokens: Vec<&str> = padded.split_whitespace().collect();
@@ -158,6 +161,7 @@ impl<'a> Reading<'a> {
             padded,
             age,
             negators,
+            scopes,
             words,
             pairs,
         }
@@ -210,13 +214,32 @@ impl<'a> Reading<'a> {
                 .rev()
                 .take(NEGATION_REACH)
                 .take_while(|w| *w != ",")
-                .any(|w| self.negators.contains(w));
+                .any(|w| self.negators.contains(w))
+                || self.in_negated_scope(at);
             if negation_inside || !negated {
                 return true;
             }
             from = at + 1;
         }
         false
+    }
+}
+
+impl Reading<'_> {
+    /// Whether position `at` follows a clause-wide negation ("no signs of ... or ...") with no
+    /// comma or "but" in between.
+    fn in_negated_scope(&self, at: usize) -> bool {
+        if self.scopes.is_empty() {
+            return false;
+        }
+        let before = &self.padded[..at + 1];
+        let start = [before.rfind(" , "), before.rfind(" but ")]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(0);
+        let clause = &before[start..];
+        self.scopes.iter().any(|s| clause.contains(s.as_str()))
     }
 }
 
@@ -439,7 +462,7 @@ mod tests {
                 live.insert(Box::leak(stem(w).into_boxed_str()) as &str);
             }
         }
-        Reading::new(live, text, age, negators)
+        Reading::new(live, text, age, negators, &[])
     }
 
     #[test]

@@ -119,6 +119,8 @@ pub struct Matcher {
     norm: Normaliser,
     negators: Vec<String>,
     negator_set: HashSet<String>,
+    /// Padded openers whose negation reaches to the end of the clause (" no signs of ").
+    negation_scope: Vec<String>,
     reach: usize,
     reassurance: Vec<String>,
     up: HashSet<String>,
@@ -135,6 +137,8 @@ pub struct Matcher {
     protective: Vec<String>,
     /// Escalating factors, compiled.
     escalating: Vec<String>,
+    /// Signs that a need is already met, compiled.
+    resolved: Vec<String>,
     /// The rules' words and phrases, indexed.
     rule_index: concepts::RuleIndex,
 }
@@ -285,8 +289,10 @@ impl Matcher {
             area: area.id().to_string(),
             negators: vocab.negation.before.clone(),
             negator_set: vocab.negation.before.iter().cloned().collect(),
+            negation_scope: concepts::forms(&vocab.negation.scope),
             protective: concepts::forms(&vocab.context.protective),
             escalating: concepts::forms(&vocab.context.escalating),
+            resolved: concepts::forms(&vocab.context.resolved),
             rule_index: concepts::RuleIndex::new(rules.iter().map(|(r, _)| r)),
             reach: vocab.negation.reach,
             reassurance: vocab
@@ -436,7 +442,13 @@ impl Matcher {
         // Red flags read the whole message (the safety floor errs towards firing); concepts read
         // one sentence, or two in a row (`SENTENCE_WINDOW`), so that words far apart in a long
         // message do not combine into a concern nobody described.
-        let whole = Reading::new(live.clone(), &lower, age, &self.negator_set);
+        let whole = Reading::new(
+            live.clone(),
+            &lower,
+            age,
+            &self.negator_set,
+            &self.negation_scope,
+        );
         let sentences: Vec<&str> = lower
             .split(['.', ';', '!', '?', '\n', '(', ')'])
             .filter(|c| c.chars().any(char::is_alphanumeric))
@@ -455,7 +467,7 @@ impl Matcher {
                         live.insert("adult");
                     }
                     let text = sentences[ci..ci + w].join(" . ");
-                    Reading::new(live, &text, age, &self.negator_set)
+                    Reading::new(live, &text, age, &self.negator_set, &self.negation_scope)
                 })
                 .collect()
         } else {
@@ -515,6 +527,11 @@ impl Matcher {
             .iter()
             .filter(|p| whole.holds_item(p))
             .collect();
+        let resolved: Vec<&String> = self
+            .resolved
+            .iter()
+            .filter(|p| whole.holds_item(p))
+            .collect();
         let lean = escalating.len() as i32 - protective.len() as i32;
         let mut factors: Vec<String> = Vec::new();
         if !needs.is_empty() {
@@ -529,6 +546,13 @@ impl Matcher {
                         .iter()
                         .map(|p| format!("protective factor: {}", p.trim())),
                 );
+            } else if ceiling == 2
+                && escalating.is_empty()
+                && red_flags.is_empty()
+                && !resolved.is_empty()
+            {
+                ceiling = 1;
+                factors.extend(resolved.iter().map(|p| format!("need met: {}", p.trim())));
             } else if ceiling == 2 && lean >= ESCALATION {
                 tier_floor = Some(3);
                 factors.extend(

@@ -42,6 +42,10 @@ pub struct Context {
     pub protective: Vec<String>,
     /// Words and phrases of escalation.
     pub escalating: Vec<String>,
+    /// Phrases saying a need is already met or within the normal range ("age appropriate",
+    /// "managing ok"): with no escalation, an early-help need is advice only.
+    #[serde(default)]
+    pub resolved: Vec<String>,
 }
 
 /// Words read as one (the first is canonical).
@@ -60,6 +64,9 @@ pub struct Negation {
     pub before: Vec<String>,
     /// How many words a negation reaches.
     pub reach: usize,
+    /// Openers whose negation reaches to the end of the clause ("no signs of").
+    #[serde(default)]
+    pub scope: Vec<String>,
     /// Phrases that make a clause reassuring.
     pub reassurance: Vec<String>,
 }
@@ -109,6 +116,8 @@ pub struct Normaliser {
     spelling: HashMap<String, String>,
     synonyms: HashMap<String, String>,
     synonym_prefixes: Vec<(String, String)>,
+    /// Negation openers that reach to the end of the clause, as words.
+    scope: Vec<Vec<String>>,
 }
 
 /// A word of a message after normalisation.
@@ -312,6 +321,12 @@ impl Normaliser {
             spelling: vocab.spelling.clone(),
             synonyms: HashMap::new(),
             synonym_prefixes: Vec::new(),
+            scope: vocab
+                .negation
+                .scope
+                .iter()
+                .map(|o| o.split_whitespace().map(str::to_lowercase).collect())
+                .collect(),
         };
         for group in &vocab.synonyms {
             let Some(first) = group.words.first() else {
@@ -432,7 +447,17 @@ impl Normaliser {
         let mut out = Vec::new();
         for (ci, words) in self.clauses(text).into_iter().enumerate() {
             let mut negate_left = 0usize;
-            for raw in words {
+            for (k, raw) in words.iter().enumerate() {
+                let raw = raw.clone();
+                // "no signs of X or Y": the negation reaches to the end of the clause.
+                if !negators.is_empty()
+                    && self
+                        .scope
+                        .iter()
+                        .any(|o| words[k..].starts_with(o.as_slice()))
+                {
+                    negate_left = usize::MAX;
+                }
                 // A comma or "but" ends what a negation reaches: "no marks, rotten teeth".
                 if raw == BOUNDARY || raw == "but" {
                     negate_left = 0;
@@ -446,7 +471,7 @@ impl Normaliser {
                     vec![raw.clone()]
                 };
                 if negators.contains(&raw) {
-                    negate_left = reach;
+                    negate_left = negate_left.max(reach);
                     continue;
                 }
                 let is_stop = is_stopword(&raw);
@@ -568,6 +593,28 @@ mod tests {
         assert!(t.iter().filter(|t| t.stem == injury).all(|t| t.negated));
         let hit = n.canonical("hit");
         assert!(t.iter().filter(|t| t.stem == hit).all(|t| t.negated));
+    }
+
+    #[test]
+    fn a_scope_negation_reaches_the_end_of_the_clause() {
+        let n = normaliser();
+        let vocab: VocabularyFile = toml::from_str(VOCABULARY).expect("vocabulary parses");
+        let t = n.tokens(
+            "no signs of anyone older hanging round or grooming him, new phone",
+            &vocab.negation.before,
+            3,
+        );
+        let groom = n.canonical("grooming");
+        assert!(t.iter().any(|t| t.stem == groom));
+        assert!(t.iter().filter(|t| t.stem == groom).all(|t| t.negated));
+        let phone = n.canonical("phone");
+        assert!(t.iter().filter(|t| t.stem == phone).all(|t| !t.negated));
+    }
+
+    #[test]
+    fn y9_is_a_school_year_not_school() {
+        let n = normaliser();
+        assert_eq!(n.canonical("schoolyear"), "schoolyear");
     }
 
     #[test]
