@@ -318,3 +318,54 @@ fn a_need_already_met_is_advice_unless_it_is_getting_worse() {
         assert!(b.tier >= 2, "{area}: a worsening delay rated {}", b.tier);
     }
 }
+
+#[test]
+fn a_problem_not_put_right_is_still_a_problem() {
+    let rules = rules();
+    for area in AREAS {
+        let a = run(
+            &rules,
+            area,
+            "HV: landlord hasn't sorted the black mould in the baby's room for months.",
+        );
+        assert!(
+            a.analysis.concepts.iter().any(|c| c.contains("mould")),
+            "{area}: {:?}",
+            a.analysis.concepts
+        );
+        assert!(a.tier >= 2, "{area}: rated {}", a.tier);
+    }
+}
+
+#[test]
+fn whose_need_it_is_is_read_within_one_sentence() {
+    let rules = rules();
+    for area in AREAS {
+        let a = run(
+            &rules,
+            area,
+            "Y8 girl has panic attacks and anxiety before exams. Parents came in and are supportive.",
+        );
+        assert!(
+            !a.analysis
+                .concepts
+                .iter()
+                .any(|c| c.starts_with("parent's")),
+            "{area}: the child's anxiety read as the parent's: {:?}",
+            a.analysis.concepts
+        );
+        let b = run(
+            &rules,
+            area,
+            "Mum has severe depression and is in bed all day, the kids are getting themselves to school.",
+        );
+        assert!(
+            b.analysis
+                .concepts
+                .iter()
+                .any(|c| c.starts_with("parent's")),
+            "{area}: {:?}",
+            b.analysis.concepts
+        );
+    }
+}

@@ -57,6 +57,10 @@ pub struct ConceptSpec {
     /// With an age bound: the age must be stated.
     #[serde(default)]
     pub age_required: bool,
+    /// All groups must be met within one sentence: for concepts about whose need it is ("mum"
+    /// and "anxiety" in one sentence is the mother's anxiety; in two, it may be the child's).
+    #[serde(default)]
+    pub same_sentence: bool,
     /// Word beginnings of the area indicators it maps to.
     pub targets: Vec<String>,
 }
@@ -111,8 +115,20 @@ pub struct Rule {
     pub max_age: Option<f32>,
     /// Whether an age bound needs a stated age.
     pub age_required: bool,
+    /// Whether the groups must be met within one sentence.
+    pub same_sentence: bool,
     /// Word beginnings of the indicators it maps to.
     pub targets: Vec<String>,
+}
+
+/// Negation beyond single words: openers that reach to the end of the clause, and verbs of
+/// putting a problem right, which stop a negation.
+#[derive(Debug, Clone, Default)]
+pub struct NegationExtras {
+    /// Padded openers (" no signs of ").
+    pub scopes: Vec<String>,
+    /// Remedy verbs, lower case ("sorted", "treated").
+    pub remedies: HashSet<String>,
 }
 
 /// A message prepared for rule matching.
@@ -127,8 +143,8 @@ pub struct Reading<'a> {
     pub age: Option<f32>,
     /// Words that negate the next few words ("no", "not", "denies").
     pub negators: &'a HashSet<String>,
-    /// Padded openers whose negation reaches to the end of the clause (" no signs of ").
-    pub scopes: &'a [String],
+    /// Clause-wide openers and remedy verbs (see [`NegationExtras`]).
+    pub extras: &'a NegationExtras,
     /// The distinct words of `padded`, so that a phrase whose first word is absent is skipped
     /// without searching the text.
     pub words: HashSet<String>,
@@ -146,7 +162,7 @@ impl<'a> Reading<'a> {
         text: &str,
         age: Option<f32>,
         negators: &'a HashSet<String>,
-        scopes: &'a [String],
+        extras: &'a NegationExtras,
     ) -> Self {
         let padded = Self::pad(text);
         let tokens: Vec<&str> = padded.split_whitespace().collect();
@@ -161,7 +177,7 @@ impl<'a> Reading<'a> {
             padded,
             age,
             negators,
-            scopes,
+            extras,
             words,
             pairs,
         }
@@ -209,13 +225,24 @@ impl<'a> Reading<'a> {
         let mut from = 0;
         while let Some(pos) = self.padded[from..].find(phrase) {
             let at = from + pos;
-            let negated = self.padded[..at]
+            // Walking back from the phrase: a negation counts unless a remedy verb stands
+            // between it and the phrase ("hasn't sorted the mould" asserts the mould).
+            let mut negated = false;
+            for w in self.padded[..at]
                 .split_whitespace()
                 .rev()
                 .take(NEGATION_REACH)
                 .take_while(|w| *w != ",")
-                .any(|w| self.negators.contains(w))
-                || self.in_negated_scope(at);
+            {
+                if self.extras.remedies.contains(w) {
+                    break;
+                }
+                if self.negators.contains(w) {
+                    negated = true;
+                    break;
+                }
+            }
+            let negated = negated || self.in_negated_scope(at);
             if negation_inside || !negated {
                 return true;
             }
@@ -229,7 +256,7 @@ impl Reading<'_> {
     /// Whether position `at` follows a clause-wide negation ("no signs of ... or ...") with no
     /// comma or "but" in between.
     fn in_negated_scope(&self, at: usize) -> bool {
-        if self.scopes.is_empty() {
+        if self.extras.scopes.is_empty() {
             return false;
         }
         let before = &self.padded[..at + 1];
@@ -239,7 +266,10 @@ impl Reading<'_> {
             .max()
             .unwrap_or(0);
         let clause = &before[start..];
-        self.scopes.iter().any(|s| clause.contains(s.as_str()))
+        self.extras
+            .scopes
+            .iter()
+            .any(|s| clause.contains(s.as_str()))
     }
 }
 
@@ -294,6 +324,7 @@ impl Rule {
             min_age: c.min_age,
             max_age: c.max_age,
             age_required: c.age_required,
+            same_sentence: c.same_sentence,
             targets: c.targets.iter().map(|t| t.to_lowercase()).collect(),
         }
     }
@@ -311,6 +342,7 @@ impl Rule {
             min_age: None,
             max_age: f.max_age,
             age_required: f.age_required,
+            same_sentence: false,
             targets: f.targets.iter().map(|t| t.to_lowercase()).collect(),
         }
     }
@@ -439,6 +471,7 @@ mod tests {
             min_age: None,
             max_age: Some(12.0),
             age_required: false,
+            same_sentence: false,
             targets: vec!["test".into()],
         }
     }
@@ -462,7 +495,8 @@ mod tests {
                 live.insert(Box::leak(stem(w).into_boxed_str()) as &str);
             }
         }
-        Reading::new(live, text, age, negators, &[])
+        let extras: &'a NegationExtras = Box::leak(Box::default());
+        Reading::new(live, text, age, negators, extras)
     }
 
     #[test]

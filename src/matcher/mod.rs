@@ -119,8 +119,8 @@ pub struct Matcher {
     norm: Normaliser,
     negators: Vec<String>,
     negator_set: HashSet<String>,
-    /// Padded openers whose negation reaches to the end of the clause (" no signs of ").
-    negation_scope: Vec<String>,
+    /// Clause-wide negation openers and remedy verbs, for concept readings.
+    negation_extras: concepts::NegationExtras,
     reach: usize,
     reassurance: Vec<String>,
     up: HashSet<String>,
@@ -289,7 +289,15 @@ impl Matcher {
             area: area.id().to_string(),
             negators: vocab.negation.before.clone(),
             negator_set: vocab.negation.before.iter().cloned().collect(),
-            negation_scope: concepts::forms(&vocab.negation.scope),
+            negation_extras: concepts::NegationExtras {
+                scopes: concepts::forms(&vocab.negation.scope),
+                remedies: vocab
+                    .negation
+                    .remedies
+                    .iter()
+                    .map(|r| r.to_lowercase())
+                    .collect(),
+            },
             protective: concepts::forms(&vocab.context.protective),
             escalating: concepts::forms(&vocab.context.escalating),
             resolved: concepts::forms(&vocab.context.resolved),
@@ -447,13 +455,14 @@ impl Matcher {
             &lower,
             age,
             &self.negator_set,
-            &self.negation_scope,
+            &self.negation_extras,
         );
         let sentences: Vec<&str> = lower
             .split(['.', ';', '!', '?', '\n', '(', ')'])
             .filter(|c| c.chars().any(char::is_alphanumeric))
             .collect();
-        let per_sentence: Vec<Reading> = if sentences.len() == clauses {
+        // Each reading with whether it spans two sentences.
+        let per_sentence: Vec<(Reading, bool)> = if sentences.len() == clauses {
             (0..sentences.len())
                 .flat_map(|ci| (1..=SENTENCE_WINDOW).map(move |w| (ci, w)))
                 .filter(|&(ci, w)| ci + w <= sentences.len())
@@ -467,7 +476,10 @@ impl Matcher {
                         live.insert("adult");
                     }
                     let text = sentences[ci..ci + w].join(" . ");
-                    Reading::new(live, &text, age, &self.negator_set, &self.negation_scope)
+                    (
+                        Reading::new(live, &text, age, &self.negator_set, &self.negation_extras),
+                        w > 1,
+                    )
                 })
                 .collect()
         } else {
@@ -480,12 +492,13 @@ impl Matcher {
             .into_iter()
             .filter(|&i| self.rules[i].0.red_flag || per_sentence.is_empty())
             .collect();
-        for reading in &per_sentence {
+        for (reading, spans_two) in &per_sentence {
             fired_ids.extend(
                 self.rule_index
                     .fired(&rule_refs, reading)
                     .into_iter()
-                    .filter(|&i| !self.rules[i].0.red_flag),
+                    .filter(|&i| !self.rules[i].0.red_flag)
+                    .filter(|&i| !(*spans_two && self.rules[i].0.same_sentence)),
             );
         }
         fired_ids.sort_unstable();

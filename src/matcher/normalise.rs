@@ -5,7 +5,7 @@
 //! synonyms, all from the vocabulary data (`vocabulary.toml`). The same pipeline is applied to
 //! indicator texts at load and to messages at run time, so the two always meet.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
@@ -67,6 +67,10 @@ pub struct Negation {
     /// Openers whose negation reaches to the end of the clause ("no signs of").
     #[serde(default)]
     pub scope: Vec<String>,
+    /// Verbs of putting a problem right: negating one asserts what follows ("hasn't sorted the
+    /// mould").
+    #[serde(default)]
+    pub remedies: Vec<String>,
     /// Phrases that make a clause reassuring.
     pub reassurance: Vec<String>,
 }
@@ -118,6 +122,8 @@ pub struct Normaliser {
     synonym_prefixes: Vec<(String, String)>,
     /// Negation openers that reach to the end of the clause, as words.
     scope: Vec<Vec<String>>,
+    /// Verbs that stop a negation ("not sorted the mould" asserts the mould).
+    remedies: HashSet<String>,
 }
 
 /// A word of a message after normalisation.
@@ -327,6 +333,12 @@ impl Normaliser {
                 .iter()
                 .map(|o| o.split_whitespace().map(str::to_lowercase).collect())
                 .collect(),
+            remedies: vocab
+                .negation
+                .remedies
+                .iter()
+                .map(|r| r.to_lowercase())
+                .collect(),
         };
         for group in &vocab.synonyms {
             let Some(first) = group.words.first() else {
@@ -472,6 +484,10 @@ impl Normaliser {
                 };
                 if negators.contains(&raw) {
                     negate_left = negate_left.max(reach);
+                    continue;
+                }
+                if negate_left > 0 && negate_left != usize::MAX && self.remedies.contains(&raw) {
+                    negate_left = 0;
                     continue;
                 }
                 let is_stop = is_stopword(&raw);
