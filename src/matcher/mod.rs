@@ -616,12 +616,13 @@ impl Matcher {
                     .unwrap_or((0, 0.0));
                 (e.tier, m.score) == best && kept_domains.insert(e.domain.clone())
             });
-            // Several separate low-level needs together are multiple needs.
+            // Several separate low-level needs together are multiple needs, unless the family
+            // is clearly working with the help offered (the same balance as above).
             let distinct: HashSet<&str> = needs
                 .iter()
                 .map(|(r, _)| r.targets.first().map_or("", String::as_str))
                 .collect();
-            if ceiling == 2 && distinct.len() >= MULTIPLE_NEEDS {
+            if ceiling == 2 && distinct.len() >= MULTIPLE_NEEDS && lean > -2 {
                 tier_floor = Some(3);
             }
         } else if !strengths.is_empty() && red_flags.is_empty() {
