@@ -369,3 +369,39 @@ fn whose_need_it_is_is_read_within_one_sentence() {
         );
     }
 }
+
+#[test]
+fn red_flags_in_other_words_are_still_immediate() {
+    let rules = rules();
+    let messages = [
+        "Y11 girl told me she's been stockpiling paracetamol and has written goodbye letters, plans to take them tonight",
+        "Y2 girl just told her teacher step-dad puts his hand in her knickers when mum's at work",
+    ];
+    for area in AREAS {
+        for m in messages {
+            let a = run(&rules, area, m);
+            assert!(a.immediate, "{area}: not immediate: {m}");
+        }
+    }
+}
+
+#[test]
+fn everyday_senses_of_alarming_words_are_not_red_flags() {
+    let rules = rules();
+    let messages = [
+        "15yo hanging round with older lads after school, no concerns otherwise",
+        "HV 6-8wk check: mum scored high on EPDS, partner supportive, baby feeding well",
+        "13yo punching doors at home when told no, mum says he's hard to manage",
+        "family in a B&B room, shared kitchen with other adults, the 9yo is missing school",
+    ];
+    for area in AREAS {
+        for m in messages {
+            let a = run(&rules, area, m);
+            assert!(
+                a.analysis.red_flags.is_empty(),
+                "{area}: {m}: {:?}",
+                a.analysis.red_flags
+            );
+        }
+    }
+}
