@@ -405,3 +405,36 @@ fn everyday_senses_of_alarming_words_are_not_red_flags() {
         }
     }
 }
+
+#[test]
+fn a_strength_never_hides_a_concern_beside_it() {
+    let rules = rules();
+    let concerns = [
+        "12yo, a man messaged her on Roblox asking for pictures, mum blocked him but she had already sent images",
+        "Grandparents help out but mum's new partner is violent",
+        "Development on track but mum leaves her in the cot all day",
+        "14yo, parents put on parental controls after he'd been searching how to make a bomb",
+        "Booking visit: 28 weeks, missed most antenatal appointments",
+    ];
+    let strengths = [
+        "Youth worker: 15yo at club twice a week, plays football, solid group of mates his own age",
+        "Booking visit: she is attending all antenatal appointments and taking her vitamins",
+    ];
+    for area in AREAS {
+        // The 2018 Triage Tool gives one orange issue a single-agency response (tier 2).
+        let floor = if area == "warwickshire-2018" { 2 } else { 3 };
+        for m in concerns {
+            let a = run(&rules, area, m);
+            assert!(
+                a.tier >= floor,
+                "{area}: {m}: tier {} {:?}",
+                a.tier,
+                a.analysis.concepts
+            );
+        }
+        for m in strengths {
+            let a = run(&rules, area, m);
+            assert_eq!(a.tier, 1, "{area}: {m}: {:?}", a.analysis.concepts);
+        }
+    }
+}

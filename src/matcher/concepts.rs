@@ -17,6 +17,7 @@ pub const CONCEPT_FILES: &[(&str, &str)] = &[
     ("health.toml", include_str!("concepts/health.toml")),
     ("care.toml", include_str!("concepts/care.toml")),
     ("harm.toml", include_str!("concepts/harm.toml")),
+    ("strengths.toml", include_str!("concepts/strengths.toml")),
 ];
 
 /// A concept file as written.
