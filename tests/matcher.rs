@@ -438,3 +438,39 @@ fn a_strength_never_hides_a_concern_beside_it() {
         }
     }
 }
+
+/// Practitioner messages written from the threshold documents, independently of the dev cases
+/// (see `tests/fixtures/README.md`): the safety floor must hold on them in every area.
+#[test]
+fn probe_messages_keep_the_safety_floor() {
+    let rules = rules();
+    let text = include_str!("fixtures/probe-cases.jsonl");
+    let cases: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("probe case is JSON"))
+        .collect();
+    assert!(cases.len() >= 80);
+    let at = parse_local("2026-11-24T10:00").expect("time");
+    for area in AREAS {
+        let rules_area = rules.area(area).expect("area");
+        let matcher = Matcher::new(rules_area);
+        for case in &cases {
+            let id = case["id"].as_str().unwrap_or("?");
+            let message = case["text"].as_str().expect("text");
+            let tier = case["tier"].as_u64().expect("tier");
+            let a = assess(rules_area, &matcher, &rules.bank_holidays, message, at)
+                .expect("assessment");
+            if case["immediate"].as_bool() == Some(true) {
+                assert!(a.immediate, "{area}: {id}: immediate danger missed");
+            }
+            if tier == 4 {
+                assert!(
+                    a.tier >= 3,
+                    "{area}: {id}: child protection rated {}",
+                    a.tier
+                );
+            }
+        }
+    }
+}
