@@ -474,3 +474,27 @@ fn probe_messages_keep_the_safety_floor() {
         }
     }
 }
+
+#[test]
+fn shared_words_alone_never_rate_protective_help() {
+    let rules = rules();
+    let messages = [
+        "he is fighting off a cold and missed school",
+        "we did a drugs education lesson at school",
+        "10yo cooks dinner with mum as a treat",
+    ];
+    for area in AREAS {
+        for m in messages {
+            let a = run(&rules, area, m);
+            assert!(
+                a.tier <= 2 && !a.immediate,
+                "{area}: {m}: tier {} {:?}",
+                a.tier,
+                a.found
+                    .iter()
+                    .map(|f| &f.indicator.text)
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+}

@@ -53,6 +53,8 @@ const ESCALATION: i32 = 1;
 /// child in one sentence and the detail in the next ("3 kids under 5 live there. No heating and
 /// exposed wiring."); a wider window lets unrelated sentences combine.
 const SENTENCE_WINDOW: usize = 2;
+/// With no concept recognised, the word score an indicator of tier 3 or 4 needs to be shown.
+const LEXICAL_SEVERITY: f32 = 0.6;
 
 /// How many separate low-level needs make multiple needs (tier 3).
 const MULTIPLE_NEEDS: usize = 3;
@@ -639,6 +641,15 @@ impl Matcher {
                     }
                 }
             }
+        } else if red_flags.is_empty() {
+            // Words alone (no concept recognised) say what a message is about, not how serious
+            // it is: "missed school" shares words with "missing from education". A weak word
+            // match never rates targeted or protective help on its own; the caller is asked for
+            // more detail instead, and red flags still give 999.
+            matches.retain(|m| {
+                self.entry(&m.indicator)
+                    .is_some_and(|e| e.tier <= 2 || m.score >= LEXICAL_SEVERITY)
+            });
         }
         for (rule, candidates) in fired.iter().filter(|(r, _)| r.red_flag) {
             if matches.iter().any(|m| {
