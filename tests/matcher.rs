@@ -498,3 +498,28 @@ fn shared_words_alone_never_rate_protective_help() {
         }
     }
 }
+
+#[test]
+fn a_need_handled_on_its_own_topic_is_advice_but_not_another_need() {
+    let rules = rules();
+    for area in AREAS {
+        let a = run(
+            &rules,
+            area,
+            "Y3 teacher: Amira has a graze and a bruise on her knee, she fell off her scooter at the park and mum told us at drop off before we asked. No other marks.",
+        );
+        assert_eq!(a.tier, 1, "{area}: {:?}", a.analysis.concepts);
+        assert!(!a.immediate, "{area}");
+        let b = run(
+            &rules,
+            area,
+            "Dad was made redundant but they are managing fine. Separately the 7yo has head lice and dirty clothes.",
+        );
+        assert!(
+            b.tier >= 2,
+            "{area}: another need rated {}: {:?}",
+            b.tier,
+            b.analysis.concepts
+        );
+    }
+}

@@ -62,6 +62,11 @@ pub struct ConceptSpec {
     /// and "anxiety" in one sentence is the mother's anxiety; in two, it may be the child's).
     #[serde(default)]
     pub same_sentence: bool,
+    /// A tier-1 concept saying a need is already being handled ("an explained play injury",
+    /// "a job loss the parents are managing"): with nothing escalating, early-help needs beside
+    /// it are advice only.
+    #[serde(default)]
+    pub resolves: bool,
     /// Word beginnings of the area indicators it maps to.
     pub targets: Vec<String>,
 }
@@ -118,6 +123,8 @@ pub struct Rule {
     pub age_required: bool,
     /// Whether the groups must be met within one sentence.
     pub same_sentence: bool,
+    /// Whether it says a need is already handled (tier 1 only).
+    pub resolves: bool,
     /// Word beginnings of the indicators it maps to.
     pub targets: Vec<String>,
 }
@@ -326,6 +333,7 @@ impl Rule {
             max_age: c.max_age,
             age_required: c.age_required,
             same_sentence: c.same_sentence,
+            resolves: c.resolves && c.tier == 1,
             targets: c.targets.iter().map(|t| t.to_lowercase()).collect(),
         }
     }
@@ -344,6 +352,7 @@ impl Rule {
             max_age: f.max_age,
             age_required: f.age_required,
             same_sentence: false,
+            resolves: false,
             targets: f.targets.iter().map(|t| t.to_lowercase()).collect(),
         }
     }
@@ -473,6 +482,7 @@ mod tests {
             max_age: Some(12.0),
             age_required: false,
             same_sentence: false,
+            resolves: false,
             targets: vec!["test".into()],
         }
     }

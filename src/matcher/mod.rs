@@ -382,7 +382,7 @@ impl Matcher {
                 t.stem = c;
             }
         }
-        let age = child_age(&tokens);
+        let age = child_age(&tokens).or_else(|| bracketed_age(&lower));
         let clauses = tokens.iter().map(|t| t.clause).max().map_or(0, |m| m + 1);
         let reassured = self.reassurance.iter().any(|r| lower.contains(r.as_str()));
         let up = tokens
@@ -547,6 +547,34 @@ impl Matcher {
             .iter()
             .filter(|p| whole.holds_item(p))
             .collect();
+        // Strengths saying a need is already handled, when every early-help need fired is on
+        // their topic (shares a target): "a job loss the parents are managing" answers "low
+        // income", not nits.
+        let resolving: Vec<&Rule> = strengths
+            .iter()
+            .filter(|(r, _)| r.resolves)
+            .map(|(r, _)| r)
+            .collect();
+        let on_topic = |need: &Rule| {
+            resolving
+                .iter()
+                .any(|h| need.targets.iter().any(|t| h.targets.contains(t)))
+        };
+        // A phrase such as "managing fine" has no topic: it is trusted only when the message
+        // describes one early-help need.
+        let single_need = needs
+            .iter()
+            .filter(|(r, _)| r.tier == 2)
+            .map(|(r, _)| r.targets.first().map_or("", String::as_str))
+            .collect::<HashSet<&str>>()
+            .len()
+            <= 1;
+        let handled: Vec<&str> =
+            if !resolving.is_empty() && needs.iter().all(|(r, _)| r.tier != 2 || on_topic(r)) {
+                resolving.iter().map(|r| r.name.as_str()).collect()
+            } else {
+                Vec::new()
+            };
         let lean = escalating.len() as i32 - protective.len() as i32;
         let mut factors: Vec<String> = Vec::new();
         if !needs.is_empty() {
@@ -564,10 +592,11 @@ impl Matcher {
             } else if ceiling == 2
                 && escalating.is_empty()
                 && red_flags.is_empty()
-                && !resolved.is_empty()
+                && ((!resolved.is_empty() && single_need) || !handled.is_empty())
             {
                 ceiling = 1;
                 factors.extend(resolved.iter().map(|p| format!("need met: {}", p.trim())));
+                factors.extend(handled.iter().map(|name| format!("need met: {name}")));
             } else if ceiling == 2 && lean >= ESCALATION {
                 tier_floor = Some(3);
                 factors.extend(
@@ -846,6 +875,19 @@ fn child_age(tokens: &[Token]) -> Option<f32> {
     first_adult
 }
 
+/// A child's age given in brackets after a name, as practitioners often write it: "Sofia (3)",
+/// "Lewis (13) has had 4 suspensions". Only a bracket holding nothing but a number up to 18.
+fn bracketed_age(lower: &str) -> Option<f32> {
+    lower.split('(').skip(1).find_map(|rest| {
+        let inside = rest.split(')').next()?.trim();
+        inside
+            .parse::<u8>()
+            .ok()
+            .filter(|n| *n <= 18)
+            .map(f32::from)
+    })
+}
+
 /// The age stated at token `i`, if one starts there.
 fn age_at(tokens: &[Token], i: usize, t: &Token) -> Option<f32> {
     let next = tokens.get(i + 1).map(|n| n.stem.as_str());
@@ -911,6 +953,17 @@ fn count_repeats(tokens: &[Token]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_age_in_brackets_after_a_name_is_read() {
+        assert_eq!(
+            bracketed_age("nursery mgr. sofia (3) bit another child"),
+            Some(3.0)
+        );
+        assert_eq!(bracketed_age("family of 5 (kids 1, 4, 9)"), None);
+        assert_eq!(bracketed_age("dad (45) lost his job"), None);
+        assert_eq!(bracketed_age("no brackets here"), None);
+    }
 
     #[test]
     fn vocabulary_loads() {
