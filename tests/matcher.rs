@@ -523,3 +523,19 @@ fn a_need_handled_on_its_own_topic_is_advice_but_not_another_need() {
         );
     }
 }
+
+#[test]
+fn an_innocent_phrase_elsewhere_never_hides_a_red_flag() {
+    let rules = rules();
+    let messages = [
+        "15yo girl went missing overnight, found in a car with older men and cash. She is also missing school.",
+        "He punches doors when angry. Today he told me dad punched him in the face.",
+        "No signs of self harm. Later she said she has a plan to take an overdose tonight, she has been stockpiling tablets.",
+    ];
+    for area in AREAS {
+        for m in messages {
+            let a = run(&rules, area, m);
+            assert!(a.immediate, "{area}: not immediate: {m}");
+        }
+    }
+}

@@ -373,7 +373,7 @@ impl Matcher {
     }
 
     /// Scores a message against every indicator.
-    pub fn analyse(&self, text: &str) -> Analysis {
+    pub fn analyse<'m>(&'m self, text: &str) -> Analysis {
         let text: String = text.chars().take(MAX_CHARS).collect();
         let lower = text.to_lowercase();
         let mut tokens: Vec<Token> = self.norm.tokens(&text, &self.negators, self.reach);
@@ -449,9 +449,11 @@ impl Matcher {
         if adult_age_given(&tokens, age) {
             live.insert("adult");
         }
-        // Red flags read the whole message (the safety floor errs towards firing); concepts read
-        // one sentence, or two in a row (`SENTENCE_WINDOW`), so that words far apart in a long
-        // message do not combine into a concern nobody described.
+        // Red flags read the whole message (the safety floor errs towards firing), and also each
+        // sentence window, so that an `unless` phrase elsewhere in the message ("missing
+        // school", "punching doors") cannot hide a red flag told in a sentence of its own.
+        // Concepts read one sentence, or two in a row (`SENTENCE_WINDOW`), so that words far
+        // apart in a long message do not combine into a concern nobody described.
         let whole = Reading::new(
             live.clone(),
             &lower,
@@ -499,7 +501,6 @@ impl Matcher {
                 self.rule_index
                     .fired(&rule_refs, reading)
                     .into_iter()
-                    .filter(|&i| !self.rules[i].0.red_flag)
                     .filter(|&i| !(*spans_two && self.rules[i].0.same_sentence)),
             );
         }
@@ -532,21 +533,12 @@ impl Matcher {
         let lexical_score = |i: usize| by_entry.get(&i).map_or(0.0, |s| s.0);
         let lexical_words = |i: usize| by_entry.get(&i).map(|s| s.1.clone()).unwrap_or_default();
         let mut tier_floor = None;
-        let protective: Vec<&String> = self
-            .protective
-            .iter()
-            .filter(|p| whole.holds_item(p))
-            .collect();
-        let escalating: Vec<&String> = self
-            .escalating
-            .iter()
-            .filter(|p| whole.holds_item(p))
-            .collect();
-        let resolved: Vec<&String> = self
-            .resolved
-            .iter()
-            .filter(|p| whole.holds_item(p))
-            .collect();
+        let held = |items: &'m [String]| -> Vec<&'m String> {
+            items.iter().filter(|p| whole.holds_item(p)).collect()
+        };
+        let protective = held(&self.protective);
+        let escalating = held(&self.escalating);
+        let resolved = held(&self.resolved);
         // Strengths saying a need is already handled, when every early-help need fired is on
         // their topic (shares a target): "a job loss the parents are managing" answers "low
         // income", not nits.

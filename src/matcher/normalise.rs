@@ -459,6 +459,8 @@ impl Normaliser {
         let mut out = Vec::new();
         for (ci, words) in self.clauses(text).into_iter().enumerate() {
             let mut negate_left = 0usize;
+            // Inside "no signs of ...": negated to the end of the clause, whatever follows.
+            let mut scoped = false;
             for (k, raw) in words.iter().enumerate() {
                 let raw = raw.clone();
                 // "no signs of X or Y": the negation reaches to the end of the clause.
@@ -468,11 +470,12 @@ impl Normaliser {
                         .iter()
                         .any(|o| words[k..].starts_with(o.as_slice()))
                 {
-                    negate_left = usize::MAX;
+                    scoped = true;
                 }
                 // A comma or "but" ends what a negation reaches: "no marks, rotten teeth".
                 if raw == BOUNDARY || raw == "but" {
                     negate_left = 0;
+                    scoped = false;
                     continue;
                 }
                 let expanded: Vec<String> = if let Some(n) = number_word(&raw) {
@@ -483,12 +486,12 @@ impl Normaliser {
                     vec![raw.clone()]
                 };
                 if negators.contains(&raw) {
-                    negate_left = negate_left.max(reach);
+                    negate_left = reach;
                     continue;
                 }
-                if negate_left > 0 && negate_left != usize::MAX && self.remedies.contains(&raw) {
+                // "hasn't sorted the mould": the negation ends at the remedy verb.
+                if negate_left > 0 && self.remedies.contains(&raw) {
                     negate_left = 0;
-                    continue;
                 }
                 let is_stop = is_stopword(&raw);
                 for w in expanded {
@@ -500,7 +503,7 @@ impl Normaliser {
                         stem: self.canonical(&w),
                         surface: raw.clone(),
                         clause: ci,
-                        negated: negate_left > 0,
+                        negated: scoped || negate_left > 0,
                     });
                 }
                 if !is_stop && negate_left > 0 {
@@ -625,6 +628,12 @@ mod tests {
         assert!(t.iter().filter(|t| t.stem == groom).all(|t| t.negated));
         let phone = n.canonical("phone");
         assert!(t.iter().filter(|t| t.stem == phone).all(|t| !t.negated));
+        // A remedy verb ends a short negation, not a clause-wide one.
+        let t = n.tokens("hasn't treated the lice", &vocab.negation.before, 3);
+        let lice = n.canonical("lice");
+        assert!(t.iter().filter(|t| t.stem == lice).all(|t| !t.negated));
+        let t = n.tokens("no signs of lice being treated", &vocab.negation.before, 3);
+        assert!(t.iter().filter(|t| t.stem == lice).all(|t| t.negated));
     }
 
     #[test]
