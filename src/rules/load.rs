@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::needs::{self, Taxonomy, NEEDS_FILE};
 use super::{validate, Area, AreaId, BankHolidays, RuleSet};
 
 /// The name of the bank holidays file within a rules directory.
@@ -32,6 +33,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         BANK_HOLIDAYS_FILE,
         include_str!("../../rules/bank-holidays.toml"),
     ),
+    (NEEDS_FILE, include_str!("../../rules/needs.toml")),
 ];
 
 /// One problem in one rules file.
@@ -94,7 +96,8 @@ pub fn load_embedded() -> Result<RuleSet, RulesError> {
     )
 }
 
-/// Loads every `*.toml` file of a directory (one per area, plus `bank-holidays.toml`).
+/// Loads every `*.toml` file of a directory (one per area, plus `bank-holidays.toml` and
+/// `needs.toml`).
 pub fn load_dir(dir: &Path) -> Result<RuleSet, LoadError> {
     let io = |path: &Path, source| LoadError::Io {
         path: path.to_path_buf(),
@@ -122,7 +125,15 @@ pub fn load_sources(files: Vec<(String, String)>) -> Result<RuleSet, RulesError>
     let mut problems = Vec::new();
     let mut areas = BTreeMap::new();
     let mut bank_holidays = None;
+    let mut taxonomy = None;
     for (name, text) in &files {
+        if name == NEEDS_FILE {
+            match toml::from_str::<Taxonomy>(text) {
+                Ok(t) => taxonomy = Some(t),
+                Err(e) => problems.push(parse_problem(name, text, &e)),
+            }
+            continue;
+        }
         if name == BANK_HOLIDAYS_FILE {
             match toml::from_str::<BankHolidays>(text) {
                 Ok(bh) => bank_holidays = Some(bh),
@@ -152,6 +163,15 @@ pub fn load_sources(files: Vec<(String, String)>) -> Result<RuleSet, RulesError>
         });
         return Err(RulesError { problems });
     };
+    let Some(taxonomy) = taxonomy else {
+        problems.push(Problem {
+            file: NEEDS_FILE.into(),
+            place: "file".into(),
+            message: "missing or unreadable: indicators name their needs from it".into(),
+        });
+        return Err(RulesError { problems });
+    };
+    problems.extend(needs::validate(NEEDS_FILE, &taxonomy));
     if areas.is_empty() && problems.is_empty() {
         problems.push(Problem {
             file: "rules".into(),
@@ -163,6 +183,7 @@ pub fn load_sources(files: Vec<(String, String)>) -> Result<RuleSet, RulesError>
     problems.extend(validate::bank_holidays(BANK_HOLIDAYS_FILE, &bank_holidays));
     for (file, area) in areas.values() {
         problems.extend(validate::area(file, area, &ids, &bank_holidays));
+        problems.extend(validate::indicator_needs(file, area, &taxonomy));
     }
     if !problems.is_empty() {
         return Err(RulesError { problems });
@@ -173,6 +194,7 @@ pub fn load_sources(files: Vec<(String, String)>) -> Result<RuleSet, RulesError>
             .map(|(id, (_, area))| (id, area))
             .collect(),
         bank_holidays,
+        needs: taxonomy,
     })
 }
 

@@ -10,6 +10,7 @@
 
 pub mod hours;
 pub mod load;
+pub mod needs;
 pub mod trace;
 pub mod validate;
 
@@ -147,6 +148,25 @@ pub struct Indicator {
     /// Matching aids: extra words or phrases that mean this indicator. Never shown as source text.
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// The needs (`rules/needs.toml`) this is an indicator of, most specific first.
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// What the item is. Only indicators are shown to a caller as what was understood.
+    #[serde(default)]
+    pub kind: IndicatorKind,
+}
+
+/// What a row of a document's indicator table is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IndicatorKind {
+    /// A sign of need (or a strength) that a caller's concern can be an instance of.
+    #[default]
+    Indicator,
+    /// A description of a level as a whole ("Most children only need this level...").
+    Description,
+    /// A service or an example of a service ("Debt advice and welfare rights").
+    Service,
 }
 
 /// The document's rule for turning indicators into a level.
@@ -358,6 +378,8 @@ pub struct RuleSet {
     areas: BTreeMap<AreaId, Area>,
     /// Bank holidays used for opening hours.
     pub bank_holidays: BankHolidays,
+    /// The need taxonomy every indicator maps to.
+    pub needs: needs::Taxonomy,
 }
 
 impl RuleSet {

@@ -367,3 +367,20 @@ mod tests {
         }
     }
 }
+
+/// Every indicator names needs that exist; an indicator of need names at least one.
+pub fn indicator_needs(file: &str, area: &Area, taxonomy: &super::needs::Taxonomy) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for ind in &area.indicators {
+        for n in &ind.needs {
+            if taxonomy.need(n).is_none() {
+                problems.push(Problem {
+                    file: file.to_string(),
+                    place: format!("indicator {:?}", ind.id),
+                    message: format!("unknown need {n:?} (see needs.toml)"),
+                });
+            }
+        }
+    }
+    problems
+}
