@@ -1,0 +1,312 @@
+//! The learned model: regularised linear models over a message's features.
+//!
+//! Three heads share one feature vocabulary: the tier (a softmax over tiers 1-4), immediate
+//! danger (a logistic), and the needs (one logistic per need of the taxonomy, so a message can
+//! describe several). A message is a TF-IDF vector: each feature's count, damped (1 + ln count),
+//! times its inverse document frequency in the corpus, with the word features and the character
+//! features each scaled to unit length, so that a long message and a short one weigh alike and a
+//! word seen in every message weighs little. [`vectorise`] does this the same way in training and
+//! at run time. Inference is a sparse dot product: microseconds.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::features::{extract, Extracted, FeatureConfig};
+
+/// Version of the model file format.
+pub const FORMAT: u32 = 2;
+
+/// Which block a feature belongs to: each block is scaled to unit length on its own.
+pub fn block(name: &str) -> usize {
+    usize::from(name.starts_with("c:"))
+}
+
+/// The inverse document frequency of a feature seen in `df` of `n` messages (smoothed).
+pub fn idf(df: usize, n: usize) -> f32 {
+    (((1 + n) as f64 / (1 + df) as f64).ln() + 1.0) as f32
+}
+
+/// A message's features as a sparse TF-IDF vector: (index, value), sorted by index. `lookup`
+/// gives a feature's index, `idf` its weight.
+pub fn vectorise<'a>(
+    names: impl Iterator<Item = &'a str>,
+    lookup: impl Fn(&str) -> Option<usize>,
+    idf: &[f32],
+) -> Vec<(usize, f32)> {
+    let mut counts: HashMap<usize, (u32, usize)> = HashMap::new();
+    for name in names {
+        if let Some(i) = lookup(name) {
+            counts.entry(i).or_insert((0, block(name))).0 += 1;
+        }
+    }
+    let mut v: Vec<(usize, f32, usize)> = counts
+        .into_iter()
+        .map(|(i, (c, b))| (i, (1.0 + (c as f32).ln()) * idf[i], b))
+        .collect();
+    v.sort_unstable_by_key(|x| x.0);
+    let mut norms = [0.0f32; 2];
+    for &(_, x, b) in &v {
+        norms[b] += x * x;
+    }
+    v.into_iter()
+        .map(|(i, x, b)| (i, if norms[b] > 0.0 { x / norms[b].sqrt() } else { 0.0 }))
+        .collect()
+}
+
+/// Tiers on the common scale, in head order.
+pub const TIERS: [u8; 4] = [1, 2, 3, 4];
+
+/// A model file that cannot be used.
+#[derive(Debug, Error)]
+pub enum ModelError {
+    /// The bytes are not a model.
+    #[error("the model file cannot be read: {0}")]
+    Decode(String),
+    /// Written by another version of the format.
+    #[error("the model file is format {found}, this build reads format {FORMAT}: rebuild it with `frontdoor train`")]
+    Format {
+        /// The format found.
+        found: u32,
+    },
+    /// Internally inconsistent.
+    #[error("the model file is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+/// One head: a weight per (feature, output) and a bias per output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Head {
+    /// Number of outputs.
+    pub outputs: usize,
+    /// Bias per output.
+    pub bias: Vec<f32>,
+    /// Weights, row-major: feature `f`, output `o` at `f * outputs + o`.
+    pub weights: Vec<f32>,
+}
+
+impl Head {
+    /// A head of zeros.
+    pub fn zeros(features: usize, outputs: usize) -> Head {
+        Head {
+            outputs,
+            bias: vec![0.0; outputs],
+            weights: vec![0.0; features * outputs],
+        }
+    }
+
+    fn logits(&self, active: &[(usize, f32)]) -> Vec<f32> {
+        let mut z = self.bias.clone();
+        for &(f, v) in active {
+            let row = &self.weights[f * self.outputs..(f + 1) * self.outputs];
+            for (zo, w) in z.iter_mut().zip(row) {
+                *zo += v * w;
+            }
+        }
+        z
+    }
+
+    /// The weight of feature `f` for output `o`.
+    pub fn weight(&self, f: usize, o: usize) -> f32 {
+        self.weights[f * self.outputs + o]
+    }
+}
+
+/// What the model was trained on, for the record and the reproducibility check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// SHA-256 of the training corpus and the training settings.
+    pub corpus_hash: String,
+    /// Number of training messages.
+    pub examples: usize,
+    /// The training settings, as text (for the README and `train --check`).
+    pub settings: String,
+}
+
+/// The model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// File format version.
+    pub format: u32,
+    /// What it was trained on.
+    pub provenance: Provenance,
+    /// Which features it reads.
+    pub config: FeatureConfig,
+    /// The feature vocabulary; a feature's index is its row in every head.
+    pub features: Vec<String>,
+    /// Inverse document frequency of each feature.
+    pub idf: Vec<f32>,
+    /// Need ids, in the order of the needs head.
+    pub needs: Vec<String>,
+    /// Tiers 1-4 (softmax).
+    pub tier_head: Head,
+    /// Immediate danger (one logistic).
+    pub immediate_head: Head,
+    /// Needs (one logistic each).
+    pub needs_head: Head,
+    #[serde(skip)]
+    index: HashMap<String, usize>,
+}
+
+/// The model's reading of one message.
+#[derive(Debug, Clone)]
+pub struct Scores {
+    /// The message as features.
+    pub extracted: Extracted,
+    /// Active features: (index, value).
+    pub active: Vec<(usize, f32)>,
+    /// Probability of each tier 1-4 (sums to 1).
+    pub tiers: [f32; 4],
+    /// Probability that the child needs protecting now.
+    pub immediate: f32,
+    /// Probability of each need, in [`Model::needs`] order.
+    pub needs: Vec<f32>,
+}
+
+impl Model {
+    /// Assembles a model and indexes its features.
+    pub fn new(
+        provenance: Provenance,
+        config: FeatureConfig,
+        vocabulary: (Vec<String>, Vec<f32>),
+        needs: Vec<String>,
+        heads: (Head, Head, Head),
+    ) -> Model {
+        let (features, idf) = vocabulary;
+        let mut m = Model {
+            format: FORMAT,
+            provenance,
+            config,
+            features,
+            idf,
+            needs,
+            tier_head: heads.0,
+            immediate_head: heads.1,
+            needs_head: heads.2,
+            index: HashMap::new(),
+        };
+        m.reindex();
+        m
+    }
+
+    fn reindex(&mut self) {
+        self.index = self
+            .features
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.clone(), i))
+            .collect();
+    }
+
+    /// Reads a model from its file bytes, checking that it is whole.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model, ModelError> {
+        let mut m: Model =
+            bincode::deserialize(bytes).map_err(|e| ModelError::Decode(e.to_string()))?;
+        if m.format != FORMAT {
+            return Err(ModelError::Format { found: m.format });
+        }
+        let f = m.features.len();
+        if m.idf.len() != f || m.idf.iter().any(|w| !w.is_finite()) {
+            return Err(ModelError::Inconsistent(
+                "the feature weights do not fit the vocabulary".into(),
+            ));
+        }
+        for (name, head, outputs) in [
+            ("tier", &m.tier_head, TIERS.len()),
+            ("immediate", &m.immediate_head, 1),
+            ("needs", &m.needs_head, m.needs.len()),
+        ] {
+            if head.outputs != outputs
+                || head.bias.len() != outputs
+                || head.weights.len() != f * outputs
+            {
+                return Err(ModelError::Inconsistent(format!(
+                    "the {name} head does not fit {f} features and {outputs} outputs"
+                )));
+            }
+            if head.weights.iter().chain(&head.bias).any(|w| !w.is_finite()) {
+                return Err(ModelError::Inconsistent(format!(
+                    "the {name} head has a weight that is not a number"
+                )));
+            }
+        }
+        m.reindex();
+        Ok(m)
+    }
+
+    /// The model as file bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Serialising plain vectors and strings cannot fail.
+        bincode::serialize(self).unwrap_or_default()
+    }
+
+    /// The index of a feature, when the model knows it.
+    pub fn feature_index(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// The active features of an extracted message with their TF-IDF values.
+    pub fn active(&self, extracted: &Extracted) -> Vec<(usize, f32)> {
+        vectorise(
+            extracted.occurrences.iter().map(|o| o.name.as_str()),
+            |n| self.feature_index(n),
+            &self.idf,
+        )
+    }
+
+    /// Scores a message. `rule_features` are used only by a family-B model.
+    pub fn score(&self, raw: &str, age_hint: Option<f32>, rule_features: &[String]) -> Scores {
+        let extracted = extract(&self.config, raw, age_hint, rule_features);
+        let active = self.active(&extracted);
+        let t = self.tier_head.logits(&active);
+        let max = t.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let exps: Vec<f32> = t.iter().map(|z| (z - max).exp()).collect();
+        let sum: f32 = exps.iter().sum();
+        let mut tiers = [0.0; 4];
+        for (p, e) in tiers.iter_mut().zip(&exps) {
+            *p = e / sum;
+        }
+        let immediate = sigmoid(self.immediate_head.logits(&active)[0]);
+        let needs = self
+            .needs_head
+            .logits(&active)
+            .into_iter()
+            .map(sigmoid)
+            .collect();
+        Scores {
+            extracted,
+            active,
+            tiers,
+            immediate,
+            needs,
+        }
+    }
+
+    /// How much each word of the message pushed need `need` (by index) up: the weights of the
+    /// features it is part of, shared between the words of a feature.
+    pub fn word_contributions(&self, scores: &Scores, need: usize) -> Vec<f32> {
+        let mut per_word = vec![0.0f32; scores.extracted.text.words.len()];
+        let value: HashMap<usize, f32> = scores.active.iter().copied().collect();
+        let mut seen = std::collections::HashSet::new();
+        for occ in &scores.extracted.occurrences {
+            let Some(f) = self.feature_index(&occ.name) else {
+                continue;
+            };
+            if occ.words.is_empty() || !seen.insert((f, occ.words.clone())) {
+                continue;
+            }
+            let w = self.needs_head.weight(f, need) * value.get(&f).copied().unwrap_or(0.0);
+            let share = w / occ.words.len() as f32;
+            for &i in &occ.words {
+                per_word[i] += share;
+            }
+        }
+        per_word
+    }
+}
+
+/// The logistic function.
+pub fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
+}
