@@ -1,87 +1,118 @@
-//! One concern, assessed: matched indicators, the level of need, and who to call now.
+//! One concern, assessed: what was understood, the level of need, and who to call now.
 //!
 //! The single pure path from free text to an answer, shared by `frontdoor assess`, the
-//! evaluation, and quick advice (`/ask`) in the chat.
+//! evaluation, quick advice (`/ask`) and the consultation. The tier is the understanding's (the
+//! learned model under the safety policy, with the red-flag floor), raised where the area's own
+//! decision rule rates the shown indicators higher (e.g. the 2018 Triage Tool's counting rule).
 
 use chrono::NaiveDateTime;
 
 use crate::contacts::{self, CallNow, ContactsError};
-use crate::matcher::{Analysis, Matcher};
-use crate::rules::{Area, BankHolidays, Indicator};
+use crate::rules::{Area, BankHolidays, Indicator, Level};
 use crate::triage::{self, Outcome};
-
-/// A matched indicator with its score.
-#[derive(Debug, Clone)]
-pub struct Found<'a> {
-    /// The indicator.
-    pub indicator: &'a Indicator,
-    /// Its tier on the common scale.
-    pub tier: u8,
-    /// The match score, 0.0 to 1.0.
-    pub score: f32,
-    /// The caller's words that matched.
-    pub matched: Vec<String>,
-    /// Surfaced by the safety floor.
-    pub red_flag: bool,
-}
+use crate::understanding::explain::{self, Shown};
+use crate::understanding::{FollowUp, Reading, Understanding};
 
 /// The assessment of one message.
 #[derive(Debug, Clone)]
 pub struct Assessment<'a> {
-    /// What the matcher understood.
-    pub analysis: Analysis,
-    /// The matched indicators, best first.
-    pub found: Vec<Found<'a>>,
-    /// The level of need, when anything matched.
+    /// What was understood.
+    pub reading: Reading,
+    /// The needs understood, in the area's words.
+    pub shown: Vec<Shown<'a>>,
+    /// The level of need (none when nothing could be read).
     pub outcome: Option<Outcome<'a>>,
-    /// Tier on the common scale; 0 when nothing matched (ask for more detail).
+    /// Tier on the common scale; 0 when nothing could be read (ask for more detail).
     pub tier: u8,
     /// Immediate protection is needed: 999 first, then the front door.
     pub immediate: bool,
+    /// The question worth asking when the model was unsure between two tiers.
+    pub follow_up: Option<FollowUp>,
+    /// What would lower the tier given, in plain words, with the tier it would give.
+    pub would_lower: Vec<(String, u8)>,
     /// Who to call now.
     pub call: CallNow<'a>,
 }
 
-/// Assesses `text` in `area` at UK local time `at`.
+impl Assessment<'_> {
+    /// The area's indicators shown (one per need that has one).
+    pub fn indicators(&self) -> Vec<&Indicator> {
+        self.shown.iter().filter_map(|s| s.indicator).collect()
+    }
+}
+
+/// Assesses `text` in `area` at UK local time `at`. `age_hint`: the child's age already given.
 pub fn assess<'a>(
     area: &'a Area,
-    matcher: &Matcher,
+    understanding: &'a Understanding,
     holidays: &BankHolidays,
     text: &str,
+    age_hint: Option<f32>,
     at: NaiveDateTime,
 ) -> Result<Assessment<'a>, ContactsError> {
-    let analysis = matcher.analyse(text);
-    let found: Vec<Found<'a>> = analysis
-        .matches
-        .iter()
-        .filter_map(|m| {
-            let indicator = area.indicator(&m.indicator)?;
-            Some(Found {
-                indicator,
-                tier: area.indicator_tier(indicator),
-                score: m.score,
-                matched: m.matched.clone(),
-                red_flag: m.red_flag,
-            })
-        })
-        .collect();
-    let confirmed: Vec<&Indicator> = found.iter().map(|f| f.indicator).collect();
-    let outcome = triage::decide(area, &confirmed);
-    let immediate = analysis.immediate || outcome.as_ref().is_some_and(|o| o.immediate);
-    let mut tier = outcome.as_ref().map_or(0, |o| o.tier);
-    if let Some(floor) = analysis.tier_floor {
-        tier = tier.max(floor);
-    }
-    if immediate {
-        tier = 4;
-    }
+    let reading = understanding.read(text, age_hint);
+    let shown = explain::shown(area, understanding.taxonomy(), &reading, text);
+    let follow_up = understanding.follow_up(&reading);
+    let would_lower = understanding.what_would_lower(&reading);
+    let indicators: Vec<&'a Indicator> = shown.iter().filter_map(|s| s.indicator).collect();
+    let outcome = outcome(area, &reading, &indicators);
+    let tier = outcome.as_ref().map_or(0, |o| o.tier);
+    let immediate = reading.immediate || outcome.as_ref().is_some_and(|o| o.immediate);
     let call = contacts::call_now(area, holidays, at)?;
     Ok(Assessment {
-        analysis,
-        found,
+        reading,
+        shown,
         outcome,
         tier,
         immediate,
+        follow_up,
+        would_lower,
         call,
+    })
+}
+
+/// The level of need: the understanding's tier in the area's level at that tier, or the area's
+/// own decision rule on the shown indicators where that is higher.
+pub fn outcome<'a>(
+    area: &'a Area,
+    reading: &Reading,
+    indicators: &[&'a Indicator],
+) -> Option<Outcome<'a>> {
+    if reading.empty || reading.tier == 0 {
+        return None;
+    }
+    let by_rule = triage::decide(area, indicators);
+    let rule_tier = by_rule.as_ref().map_or(0, |o| o.tier);
+    if rule_tier >= reading.tier {
+        let mut o = by_rule?;
+        o.immediate |= reading.immediate;
+        return Some(o);
+    }
+    let level: &Level = area
+        .level_for_tier(reading.tier)
+        .or_else(|| area.levels.iter().rfind(|l| l.tier <= reading.tier))?;
+    let why = if !reading.red_flags.is_empty() {
+        format!(
+            "A red flag was described ({}): that is child protection in every threshold document.",
+            reading
+                .red_flags
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    } else {
+        format!(
+            "What you described reads as tier {} on the common scale: {}.",
+            reading.tier, level.name
+        )
+    };
+    Some(Outcome {
+        tier: reading.tier,
+        level,
+        immediate: reading.immediate,
+        action: level.response.clone(),
+        rule: why,
+        source: level.source,
     })
 }

@@ -1,10 +1,8 @@
-//! The commands that inspect the rules and the matcher: `rules export`, `contacts`, `assess`
-//! and `eval`. Each loads the built-in rules, does its work through the library and prints.
+//! The commands that inspect the rules and understanding: `rules export`, `contacts` and
+//! `assess`. Each loads the built-in rules, does its work through the library and prints.
 
 use std::io::{BufRead, Write};
-use std::path::Path;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDateTime;
@@ -12,9 +10,8 @@ use serde_json::json;
 
 use frontdoor::assess::{assess as assess_text, Assessment};
 use frontdoor::contacts::{self, CallNowJson};
-use frontdoor::eval::{self, Case, Prediction};
-use frontdoor::matcher::Matcher;
 use frontdoor::rules::{self, Area, RuleSet};
+use frontdoor::understanding::Understanding;
 
 fn load() -> Result<RuleSet> {
     rules::load_embedded().context("the built-in rules are invalid")
@@ -109,39 +106,52 @@ pub fn contacts(id: &str, at: Option<&str>, as_json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_assessment(area: &Area, a: &Assessment<'_>) {
+fn print_assessment(area: &Area, text: &str, a: &Assessment<'_>) {
     if a.immediate {
         println!(
             "IMMEDIATE PROTECTION: call {} now, then {} on {}.",
             a.call.emergency.number, a.call.now.service, a.call.now.number
         );
     }
-    if !a.analysis.concepts.is_empty() {
-        println!("Understood: {}", a.analysis.concepts.join("; "));
+    if a.reading.empty {
+        println!("Nothing to read: tell us what has happened, how often, and how old the child is.");
     }
-    if !a.analysis.red_flags.is_empty() {
-        println!("Red flags: {}", a.analysis.red_flags.join("; "));
+    for f in &a.reading.red_flags {
+        let words: Vec<&str> = f.spans.iter().filter_map(|r| text.get(r.clone())).collect();
+        println!("Red flag: {} (your words: \"{}\")", f.name, words.join("\", \""));
     }
-    if a.found.is_empty() {
-        println!("No indicator of {} matched. Tell us more: what has happened, how often, how old is the child?", area.meta.document);
-    }
-    for f in &a.found {
-        let level = area
-            .level(&f.indicator.level)
-            .map_or(f.indicator.level.as_str(), |l| l.name.as_str());
-        println!(
-            "- [{}] {} (level: {level}, tier {}, score {:.2}{}; matched: {})",
-            f.indicator.id,
-            f.indicator.text,
-            f.tier,
-            f.score,
-            if f.red_flag { ", red flag" } else { "" },
-            f.matched.join(", ")
-        );
+    for s in &a.shown {
+        println!("Understood: {} ({:.0}%)", s.need.name, s.probability * 100.0);
+        if !s.your_words.is_empty() {
+            println!("  your words: \"{}\"", s.your_words.join("\", \""));
+        }
+        match s.indicator {
+            Some(i) => {
+                let level = area.level(&i.level).map_or(i.level.as_str(), |l| l.name.as_str());
+                println!(
+                    "  {}: \"{}\" ({level}; {}:{})",
+                    area.meta.document, i.text, area.meta.seed, i.source
+                );
+            }
+            None => println!(
+                "  {} has no indicator of this need; basis: {}",
+                area.meta.document, s.need.basis
+            ),
+        }
     }
     if let Some(o) = &a.outcome {
         println!("Level of need: {} (tier {})", o.level.name, a.tier);
+        println!("Why: {}", o.rule);
         println!("Action: {}", o.action);
+    }
+    if let Some((lower, higher)) = a.reading.unsure {
+        println!("Unsure between tier {lower} and tier {higher}: the higher is given.");
+    }
+    if let Some(f) = &a.follow_up {
+        println!("Worth asking ({}): tier {} when {}", f.factor.as_str(), f.raises_to.0, f.when);
+    }
+    for (when, tier) in &a.would_lower {
+        println!("Would be tier {tier} if: {when}");
     }
     println!(
         "Call now: {} on {} — {}",
@@ -150,59 +160,55 @@ fn print_assessment(area: &Area, a: &Assessment<'_>) {
     println!("In an emergency: {}", a.call.emergency.number);
 }
 
-fn assessment_json(id: &serde_json::Value, area: &Area, a: &Assessment<'_>) -> serde_json::Value {
+fn assessment_json(
+    id: &serde_json::Value,
+    area: &Area,
+    text: &str,
+    a: &Assessment<'_>,
+) -> serde_json::Value {
     json!({
         "id": id,
         "area": area.id(),
         "tier": a.tier,
         "level": a.outcome.as_ref().map(|o| o.level.id.clone()),
         "immediate": a.immediate,
-        "red_flags": a.analysis.red_flags,
-        "indicators": a.found.iter().map(|f| json!({
-            "id": f.indicator.id,
-            "text": f.indicator.text,
-            "level": f.indicator.level,
-            "tier": f.tier,
-            "domain": f.indicator.domain,
-            "score": (f.score * 1000.0).round() / 1000.0,
+        "tier_probabilities": a.reading.tier_probabilities,
+        "immediate_probability": a.reading.immediate_probability,
+        "unsure": a.reading.unsure,
+        "age": a.reading.age,
+        "red_flags": a.reading.red_flags.iter().map(|f| json!({
+            "name": f.name,
+            "words": f.spans.iter().filter_map(|r| text.get(r.clone())).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "needs": a.shown.iter().map(|s| json!({
+            "need": s.need.id,
+            "probability": (s.probability * 1000.0).round() / 1000.0,
+            "your_words": s.your_words,
+            "indicator": s.indicator.map(|i| json!({
+                "id": i.id,
+                "text": i.text,
+                "level": i.level,
+                "tier": area.indicator_tier(i),
+                "source": format!("{}:{}", area.meta.seed, i.source),
+            })),
         })).collect::<Vec<_>>(),
         "action": a.outcome.as_ref().map(|o| o.action.clone()),
         "contact": { "service": a.call.now.service, "number": a.call.now.number },
     })
 }
 
-/// The matcher's working, for tuning: every ranked indicator, cues and age.
-fn explanation(area: &Area, a: &Assessment<'_>) -> serde_json::Value {
-    json!({
-        "age": a.analysis.age,
-        "concepts": a.analysis.concepts,
-        "tier_floor": a.analysis.tier_floor,
-        "cues": [a.analysis.cues.0, a.analysis.cues.1],
-        "ranked": a.analysis.ranked.iter().filter_map(|m| {
-            let i = area.indicator(&m.indicator)?;
-            Some(json!({"id": i.id, "tier": area.indicator_tier(i), "domain": i.domain, "positive": i.positive, "score": m.score, "words": m.matched, "text": i.text}))
-        }).collect::<Vec<_>>(),
-    })
-}
-
 /// `frontdoor assess --area ID "text"` or `--jsonl`.
-pub fn assess(
-    id: &str,
-    jsonl: bool,
-    explain: bool,
-    at: Option<&str>,
-    text: Option<&str>,
-) -> Result<ExitCode> {
+pub fn assess(id: &str, jsonl: bool, at: Option<&str>, text: Option<&str>) -> Result<ExitCode> {
     let rules = load()?;
     let area = area(&rules, id)?;
-    let matcher = Matcher::new(area);
+    let understanding = Understanding::builtin(&rules.needs)?;
     let at = at_or_now(at)?;
     if !jsonl {
         let Some(text) = text else {
             bail!("give the concern as text, e.g. frontdoor assess --area {id} \"yr 9 girl missing 3x this month\", or use --jsonl");
         };
-        let a = assess_text(area, &matcher, &rules.bank_holidays, text, at)?;
-        print_assessment(area, &a);
+        let a = assess_text(area, &understanding, &rules.bank_holidays, text, None, at)?;
+        print_assessment(area, text, &a);
         return Ok(ExitCode::SUCCESS);
     }
     let stdin = std::io::stdin();
@@ -232,113 +238,9 @@ pub fn assess(
             )?;
             continue;
         };
-        let a = assess_text(area, &matcher, &rules.bank_holidays, text, at)?;
+        let a = assess_text(area, &understanding, &rules.bank_holidays, text, None, at)?;
         let id = value.get("id").cloned().unwrap_or(serde_json::Value::Null);
-        let mut line = assessment_json(&id, area, &a);
-        if explain {
-            line["explain"] = explanation(area, &a);
-        }
-        writeln!(out, "{line}")?;
+        writeln!(out, "{}", assessment_json(&id, area, text, &a))?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `frontdoor eval --cases FILE [--area ID|all]`.
-pub fn eval(cases_path: &Path, which: &str) -> Result<ExitCode> {
-    let rules = load()?;
-    let text = std::fs::read_to_string(cases_path)
-        .with_context(|| format!("reading {}", cases_path.display()))?;
-    let mut cases = Vec::new();
-    for (n, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let case: Case = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: not a case", cases_path.display(), n + 1))?;
-        cases.push(case);
-    }
-    let areas: Vec<&Area> = if which == "all" {
-        rules.areas().collect()
-    } else {
-        vec![area(&rules, which)?]
-    };
-    let at = contacts::parse_local("2026-11-24T10:00").context("fixed evaluation time")?;
-    let mut all_ok = true;
-    for area in areas {
-        let matcher = Matcher::new(area);
-        let mut predictions = Vec::with_capacity(cases.len());
-        let mut micros = Vec::with_capacity(cases.len());
-        for case in &cases {
-            let start = Instant::now();
-            let a = assess_text(area, &matcher, &rules.bank_holidays, &case.text, at)?;
-            micros.push(start.elapsed().as_secs_f64() * 1e6);
-            predictions.push(Prediction {
-                tier: a.tier,
-                immediate: a.immediate,
-            });
-        }
-        let mut slowest: Vec<(f64, &str)> = micros
-            .iter()
-            .copied()
-            .zip(cases.iter().map(|c| c.id.as_str()))
-            .collect();
-        slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
-        micros.sort_by(f64::total_cmp);
-        let r = eval::report(&cases, &predictions);
-        let ok = r.tier_accuracy >= 0.8
-            && r.immediate_recall >= 1.0
-            && r.severe_under_triage == 0
-            && r.tier4_below_3 <= 0.05;
-        all_ok &= ok;
-        println!(
-            "== {} ({} cases) {}",
-            area.id(),
-            r.cases,
-            if ok { "targets met" } else { "TARGETS NOT MET" }
-        );
-        println!(
-            "tier accuracy {:.1}%  under-triage {:.1}%  severe under-triage {}  tier-4 below 3 {:.1}%",
-            r.tier_accuracy * 100.0,
-            r.under_triage * 100.0,
-            r.severe_under_triage,
-            r.tier4_below_3 * 100.0
-        );
-        println!(
-            "immediate recall {:.1}%  precision {:.1}%",
-            r.immediate_recall * 100.0,
-            r.immediate_precision * 100.0
-        );
-        println!(
-            "index: {} indicators, about {} KiB",
-            area.indicators.len(),
-            matcher.approx_heap_bytes() / 1024
-        );
-        println!(
-            "latency per message: median {:.0} µs, p99 {:.0} µs",
-            eval::quantile(&micros, 0.5),
-            eval::quantile(&micros, 0.99)
-        );
-        println!(
-            "slowest: {}",
-            slowest
-                .iter()
-                .take(3)
-                .map(|(us, id)| format!("{id} {us:.0} µs"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        println!("confusion (rows expected tier 0-4, columns predicted 0-4):");
-        for (t, row) in r.confusion.iter().enumerate().skip(1) {
-            println!("  {t}: {:?}", row);
-        }
-        if !r.under.is_empty() {
-            println!("under-triaged: {}", r.under.join(" "));
-        }
-    }
-    Ok(if all_ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }

@@ -37,3 +37,4 @@ pub mod store;
 pub mod telegram;
 pub mod terminal;
 pub mod triage;
+pub mod understanding;

@@ -10,6 +10,7 @@ use frontdoor::rules::{self, RuleSet};
 
 mod chat_cli;
 mod cli;
+mod learn_cli;
 mod telegram_cli;
 
 #[derive(Parser)]
@@ -50,9 +51,6 @@ enum Command {
         /// Read JSON lines {"id","text"} on stdin and write one JSON line per input.
         #[arg(long)]
         jsonl: bool,
-        /// With --jsonl: add the matcher's working (ranked indicators, cues, age) to each line.
-        #[arg(long, requires = "jsonl")]
-        explain: bool,
         /// UK local time for the number to call, YYYY-MM-DDTHH:MM (default: now).
         #[arg(long)]
         at: Option<String>,
@@ -77,15 +75,67 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
-    /// Measure the matcher on labelled cases: accuracy, under-triage, immediate recall, latency.
+    /// Measure understanding on labelled cases: tier accuracy, under-triage, immediate recall,
+    /// needs, calibration, severe errors, latency.
     Eval {
-        /// JSON lines with "id", "text", "tier", "immediate".
+        /// JSON lines with "id", "text", "tier", "immediate" (and "needs"), or a folder of them.
         #[arg(long)]
         cases: PathBuf,
         /// Area id, or `all`.
         #[arg(long, default_value = "all")]
         area: String,
+        /// Draw the confusion matrix and calibration (of the first area) into this SVG file.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// Without the red-flag floor: what the model does alone.
+        #[arg(long)]
+        no_floor: bool,
+        /// Also print calibration, per-need precision and recall, and every severe error.
+        #[arg(long)]
+        details: bool,
+        /// Measure this model file instead of the built-in one (and model/policy.toml beside
+        /// it when present).
+        #[arg(long)]
+        model: Option<PathBuf>,
     },
+    /// Rebuild the shipped model from corpus/train (run from the repository's top folder).
+    Train {
+        /// Check that model/understanding.bin is what the corpus gives, instead of writing it.
+        #[arg(long)]
+        check: bool,
+        /// Compare model families: trained on corpus/train, measured on corpus/validation.
+        #[arg(long, conflicts_with_all = ["check", "policy", "cv"])]
+        compare: bool,
+        /// Choose the safety policy's thresholds on corpus/validation; write model/policy.toml.
+        #[arg(long, conflicts_with_all = ["check", "cv"])]
+        policy: bool,
+        /// With --policy: the unsure band around each threshold.
+        #[arg(long, default_value_t = 0.05)]
+        margin: f32,
+        /// Cross-validate with whole writers held out, in this many folds.
+        #[arg(long)]
+        cv: Option<usize>,
+        /// With --cv: L2 penalty of every head (default: the shipped settings).
+        #[arg(long, requires = "cv")]
+        l2: Option<f64>,
+        /// With --cv: character n-gram lengths, e.g. "3,4,5" ("" for none).
+        #[arg(long, requires = "cv")]
+        chars: Option<String>,
+        /// With --cv: a feature must occur in at least this many messages.
+        #[arg(long, requires = "cv")]
+        min_df: Option<usize>,
+    },
+    /// Check the labelled corpus (run from the repository's top folder).
+    Corpus {
+        #[command(subcommand)]
+        command: CorpusCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CorpusCommand {
+    /// Every line valid, ids unique, no near-duplicates, every indicator paraphrased 3 times.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -129,11 +179,44 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Assess {
             area,
             jsonl,
-            explain,
             at,
             text,
-        }) => cli::assess(&area, jsonl, explain, at.as_deref(), text.as_deref()),
-        Some(Command::Eval { cases, area }) => cli::eval(&cases, &area),
+        }) => cli::assess(&area, jsonl, at.as_deref(), text.as_deref()),
+        Some(Command::Eval {
+            cases,
+            area,
+            plot,
+            no_floor,
+            details,
+            model,
+        }) => learn_cli::eval(
+            &cases,
+            &area,
+            plot.as_deref(),
+            no_floor,
+            details,
+            model.as_deref(),
+        ),
+        Some(Command::Train {
+            check,
+            compare,
+            policy,
+            margin,
+            cv,
+            l2,
+            chars,
+            min_df,
+        }) => match (compare, policy, cv) {
+            (true, _, _) => learn_cli::compare(),
+            (_, true, _) => learn_cli::policy(margin),
+            (_, _, Some(folds)) => {
+                learn_cli::cross_validate(folds, l2, chars.as_deref(), min_df)
+            }
+            _ => learn_cli::train(check),
+        },
+        Some(Command::Corpus {
+            command: CorpusCommand::Check,
+        }) => learn_cli::corpus_check(),
         Some(Command::Records { command }) => chat_cli::records(command),
         Some(Command::Bench { consultations, dir }) => chat_cli::bench(consultations, dir),
         Some(Command::Telegram) => telegram_cli::telegram(),

@@ -1,0 +1,780 @@
+//! The commands that build and measure understanding: `train` (rebuild the shipped model from the
+//! corpus, check it, compare model families, choose the safety policy), `corpus check`, and
+//! `eval`. They read and write files; the library does the learning and the measuring.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use frontdoor::assess::assess as assess_text;
+use frontdoor::contacts;
+use frontdoor::eval::{self, Case, Prediction, Report};
+use frontdoor::matcher::Matcher;
+use frontdoor::rules::{self, Area, IndicatorKind, RuleSet};
+use frontdoor::understanding::corpus::{self, Example};
+use frontdoor::understanding::features::FeatureConfig;
+use frontdoor::understanding::policy::Policy;
+use frontdoor::understanding::train::{self, TrainSettings};
+use frontdoor::understanding::{Model, Understanding};
+
+/// The corpus folder, relative to the working directory.
+pub const CORPUS: &str = "corpus";
+/// The shipped model file.
+pub const MODEL_FILE: &str = "model/understanding.bin";
+/// The shipped policy file.
+pub const POLICY_FILE: &str = "model/policy.toml";
+
+/// Floors the shipped model must meet on the validation set (issue targets).
+pub const FLOOR_ACCURACY: f64 = 0.85;
+/// Immediate recall floor.
+pub const FLOOR_IMMEDIATE_RECALL: f64 = 0.98;
+/// Most advice cases rated 3-4.
+pub const CEILING_TIER1_HIGH: f64 = 0.05;
+/// Right need in the top three.
+pub const FLOOR_NEED_TOP3: f64 = 0.90;
+
+fn load_rules() -> Result<RuleSet> {
+    rules::load_embedded().context("the built-in rules are invalid")
+}
+
+/// Reads every `*.jsonl` file of `dir` (sorted by name), checking each line.
+pub fn load_examples(dir: &Path, rules: &RuleSet) -> Result<(Vec<Example>, Vec<corpus::Problem>)> {
+    let ids: HashSet<String> = rules.needs.ids().into_iter().collect();
+    let id_refs: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("jsonl"))
+        .collect();
+    files.sort();
+    let mut examples = Vec::new();
+    let mut problems = Vec::new();
+    for f in files {
+        let text =
+            std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+        let (ex, p) = corpus::parse(&f.display().to_string(), &text, &id_refs);
+        examples.extend(ex);
+        problems.extend(p);
+    }
+    Ok((examples, problems))
+}
+
+/// Reads a cases file or folder (JSON lines; needs optional).
+fn load_cases(path: &Path, rules: &RuleSet) -> Result<Vec<Case>> {
+    if path.is_dir() {
+        let (ex, problems) = load_examples(path, rules)?;
+        if let Some(p) = problems.first() {
+            bail!("{} problem(s) in the cases, first: {p}", problems.len());
+        }
+        return Ok(ex);
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut cases = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let case: Case = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: not a case", path.display(), n + 1))?;
+        cases.push(case);
+    }
+    Ok(cases)
+}
+
+fn train_set(rules: &RuleSet) -> Result<Vec<Example>> {
+    let (examples, problems) = load_examples(&Path::new(CORPUS).join("train"), rules)?;
+    if !problems.is_empty() {
+        for p in problems.iter().take(20) {
+            eprintln!("{p}");
+        }
+        bail!(
+            "{} problem(s) in corpus/train: run `frontdoor corpus check`",
+            problems.len()
+        );
+    }
+    Ok(examples)
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `frontdoor train [--check]`: rebuild the shipped model from `corpus/train`, or check that the
+/// shipped one is what the corpus gives.
+pub fn train(check: bool) -> Result<ExitCode> {
+    let rules = load_rules()?;
+    let examples = train_set(&rules)?;
+    let settings = TrainSettings::default();
+    let needs = rules.needs.ids();
+    let start = Instant::now();
+    let model = train::train(&examples, &[], &needs, &settings, threads())?;
+    let bytes = model.to_bytes();
+    eprintln!(
+        "trained on {} messages: {} features, {} needs, in {:.1} s ({} bytes)",
+        examples.len(),
+        model.features.len(),
+        model.needs.len(),
+        start.elapsed().as_secs_f64(),
+        bytes.len()
+    );
+    if check {
+        let shipped = std::fs::read(MODEL_FILE).with_context(|| format!("reading {MODEL_FILE}"))?;
+        let shipped = Model::from_bytes(&shipped)?;
+        let diff = max_weight_difference(&shipped, &model);
+        if shipped.provenance.corpus_hash != model.provenance.corpus_hash {
+            println!("{MODEL_FILE} was not trained on the current corpus: run `frontdoor train`");
+            return Ok(ExitCode::FAILURE);
+        }
+        match diff {
+            Some(d) if d <= 1e-4 => {
+                println!("{MODEL_FILE} is the model the corpus gives (largest weight difference {d:.2e})");
+                Ok(ExitCode::SUCCESS)
+            }
+            Some(d) => {
+                println!("{MODEL_FILE} differs from the retrained model by up to {d:.2e}");
+                Ok(ExitCode::FAILURE)
+            }
+            None => {
+                println!("{MODEL_FILE} has another vocabulary than the retrained model");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    } else {
+        std::fs::write(MODEL_FILE, &bytes).with_context(|| format!("writing {MODEL_FILE}"))?;
+        println!("wrote {MODEL_FILE}");
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+fn max_weight_difference(a: &Model, b: &Model) -> Option<f32> {
+    if a.features != b.features || a.needs != b.needs {
+        return None;
+    }
+    let heads = [
+        (&a.tier_head, &b.tier_head),
+        (&a.immediate_head, &b.immediate_head),
+        (&a.needs_head, &b.needs_head),
+    ];
+    let mut d = 0.0f32;
+    for (x, y) in heads {
+        for (p, q) in x.weights.iter().chain(&x.bias).zip(y.weights.iter().chain(&y.bias)) {
+            d = d.max((p - q).abs());
+        }
+    }
+    Some(d)
+}
+
+/// The rule features of a message (family B): the old matcher's concepts and red flags.
+fn rule_features(matcher: &Matcher, text: &str) -> Vec<String> {
+    let a = matcher.analyse(text);
+    a.concepts
+        .iter()
+        .chain(&a.red_flags)
+        .map(|s| s.replace(' ', "_"))
+        .collect()
+}
+
+/// Predictions of an understanding on cases (no area: the common tier).
+fn predict(u: &Understanding, cases: &[Case], rules_of: Option<&Matcher>) -> Vec<Prediction> {
+    cases
+        .iter()
+        .map(|c| {
+            let r = match rules_of {
+                Some(m) => {
+                    // Family B reads rule features too: score through the model directly.
+                    let feats = rule_features(m, &c.text);
+                    let s = u.model().score(&c.text, None, &feats);
+                    let d = u.policy().decide(&s.tiers, s.immediate);
+                    let mut needs: Vec<(usize, f32)> = s.needs.iter().copied().enumerate().collect();
+                    needs.sort_by(|a, b| b.1.total_cmp(&a.1));
+                    return Prediction {
+                        tier: d.tier,
+                        immediate: d.immediate,
+                        needs: needs.iter().take(3).map(|(i, _)| u.model().needs[*i].clone()).collect(),
+                        p_tier4: Some(s.tiers[3]),
+                        p_immediate: Some(s.immediate),
+                    };
+                }
+                None => u.read(&c.text, None),
+            };
+            Prediction {
+                tier: r.tier,
+                immediate: r.immediate,
+                needs: r.needs.iter().map(|n| n.id.clone()).collect(),
+                p_tier4: Some(r.tier_probabilities[3]),
+                p_immediate: Some(r.immediate_probability),
+            }
+        })
+        .collect()
+}
+
+/// The probabilities the policy decides on, with the red-flag floor's verdict.
+struct Scored {
+    tiers: [f32; 4],
+    immediate: f32,
+    flag_tier4: bool,
+    flag_immediate: bool,
+}
+
+fn scored(u: &Understanding, cases: &[Case]) -> Vec<Scored> {
+    cases
+        .iter()
+        .map(|c| {
+            let r = u.read(&c.text, None);
+            Scored {
+                tiers: r.tier_probabilities,
+                immediate: r.immediate_probability,
+                flag_tier4: !r.red_flags.is_empty(),
+                flag_immediate: r.red_flags.iter().any(|f| f.immediate),
+            }
+        })
+        .collect()
+}
+
+fn apply(policy: &Policy, s: &Scored) -> (u8, bool) {
+    let d = policy.decide(&s.tiers, s.immediate);
+    let mut tier = d.tier;
+    let immediate = d.immediate || s.flag_immediate;
+    if s.flag_tier4 || immediate {
+        tier = 4;
+    }
+    (tier, immediate)
+}
+
+/// Chooses thresholds on `cases`: immediate recall at least the floor, then no child-protection
+/// case at tier 2 or less and advice rated 3-4 at most the ceiling, then the best tier accuracy.
+fn choose_policy(scores: &[Scored], cases: &[Case], margin: f32) -> Option<(Policy, f64)> {
+    let grid: Vec<f32> = (1..=60).map(|k| k as f32 * 0.015).collect();
+    // Immediate: the highest threshold that keeps recall at the floor.
+    let expected_imm = cases.iter().filter(|c| c.immediate).count().max(1);
+    let mut t_imm = grid[0];
+    for &t in &grid {
+        let found = scores
+            .iter()
+            .zip(cases)
+            .filter(|(s, c)| c.immediate && (s.immediate >= t || s.flag_immediate))
+            .count();
+        if found as f64 / expected_imm as f64 >= FLOOR_IMMEDIATE_RECALL {
+            t_imm = t;
+        }
+    }
+    let t1 = cases.iter().filter(|c| c.tier == 1).count().max(1);
+    let mut best: Option<(Policy, f64, usize)> = None;
+    for &t4 in &grid {
+        for &t3 in &grid {
+            for &t2 in &grid {
+                let p = Policy {
+                    tier4: t4,
+                    tier3: t3,
+                    tier2: t2,
+                    immediate: t_imm,
+                    margin,
+                    chosen_on: String::new(),
+                };
+                let (mut right, mut severe, mut high1, mut under) = (0, 0, 0, 0);
+                for (s, c) in scores.iter().zip(cases) {
+                    let (tier, _) = apply(&p, s);
+                    if tier == c.tier {
+                        right += 1;
+                    }
+                    if c.tier == 4 && tier <= 2 {
+                        severe += 1;
+                    }
+                    if c.tier == 1 && tier >= 3 {
+                        high1 += 1;
+                    }
+                    if tier < c.tier {
+                        under += 1;
+                    }
+                }
+                if severe > 0 || high1 as f64 / t1 as f64 > CEILING_TIER1_HIGH {
+                    continue;
+                }
+                let acc = right as f64 / cases.len().max(1) as f64;
+                let better = match &best {
+                    None => true,
+                    Some((_, a, u)) => acc > *a + 1e-12 || ((acc - a).abs() < 1e-12 && under < *u),
+                };
+                if better {
+                    best = Some((p, acc, under));
+                }
+            }
+        }
+    }
+    best.map(|(p, a, _)| (p, a))
+}
+
+/// `frontdoor train --policy`: choose the thresholds on `corpus/validation` with the shipped
+/// model and write `model/policy.toml`.
+pub fn policy(margin: f32) -> Result<ExitCode> {
+    let rules = load_rules()?;
+    let (cases, problems) = load_examples(&Path::new(CORPUS).join("validation"), &rules)?;
+    if !problems.is_empty() {
+        bail!("{} problem(s) in corpus/validation, first: {}", problems.len(), problems[0]);
+    }
+    let u = Understanding::builtin(&rules.needs)?;
+    let scores = scored(&u, &cases);
+    let Some((mut p, acc)) = choose_policy(&scores, &cases, margin) else {
+        println!("no thresholds keep severe under-triage at 0 and advice rated 3-4 under 5%");
+        return Ok(ExitCode::FAILURE);
+    };
+    p.chosen_on = format!(
+        "corpus/validation ({} messages): severe under-triage 0, immediate recall >= {:.0}%, advice rated 3-4 <= {:.0}%, tier accuracy {:.1}% (common tier, no area rule)",
+        cases.len(),
+        FLOOR_IMMEDIATE_RECALL * 100.0,
+        CEILING_TIER1_HIGH * 100.0,
+        acc * 100.0
+    );
+    let text = format!(
+        "# The safety policy: decision thresholds on the model's probabilities (see\n# src/understanding/policy.rs). Chosen by `frontdoor train --policy` on the locked validation set.\n\n{}",
+        toml::to_string(&PolicyFileOut { policy: p.clone() })?
+    );
+    std::fs::write(POLICY_FILE, text).with_context(|| format!("writing {POLICY_FILE}"))?;
+    println!("wrote {POLICY_FILE}: {}", p.chosen_on);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(serde::Serialize)]
+struct PolicyFileOut {
+    policy: Policy,
+}
+
+/// `frontdoor train --compare`: the model families, trained on `corpus/train` and measured on
+/// `corpus/validation` (each with thresholds chosen the same way), and the old phrase matcher.
+pub fn compare() -> Result<ExitCode> {
+    let rules = load_rules()?;
+    let train_examples = train_set(&rules)?;
+    let (validation, problems) = load_examples(&Path::new(CORPUS).join("validation"), &rules)?;
+    if !problems.is_empty() {
+        bail!("{} problem(s) in corpus/validation", problems.len());
+    }
+    let needs = rules.needs.ids();
+    let stoke = rules
+        .area("stoke-on-trent")
+        .context("the comparison reads rule features with Stoke-on-Trent's matcher")?;
+    let matcher = Matcher::new(stoke);
+    println!("| family | features | tier accuracy | severe under-triage | immediate recall | advice rated 3-4 | need in top 3 | train s |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let families: Vec<(&str, FeatureConfig, bool)> = vec![
+        (
+            "A: linear, words + pairs + char 4-grams + age",
+            FeatureConfig::default(),
+            false,
+        ),
+        (
+            "A': linear, words + pairs + age (no char n-grams)",
+            FeatureConfig {
+                char_ngrams: vec![],
+                ..FeatureConfig::default()
+            },
+            false,
+        ),
+        (
+            "A'': linear, words + pairs + char 3-5-grams + age",
+            FeatureConfig {
+                char_ngrams: vec![3, 4, 5],
+                ..FeatureConfig::default()
+            },
+            false,
+        ),
+        (
+            "B: A + the old concept and red-flag rules as features",
+            FeatureConfig {
+                rules: true,
+                ..FeatureConfig::default()
+            },
+            true,
+        ),
+    ];
+    for (name, config, with_rules) in families {
+        let rules_feats: Vec<Vec<String>> = if with_rules {
+            train_examples
+                .iter()
+                .map(|e| rule_features(&matcher, &e.text))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let settings = TrainSettings {
+            features: config,
+            ..TrainSettings::default()
+        };
+        let start = Instant::now();
+        let model = train::train(&train_examples, &rules_feats, &needs, &settings, threads())?;
+        let secs = start.elapsed().as_secs_f64();
+        let u = Understanding::new(model.clone(), Policy::default(), &rules.needs)?;
+        // Thresholds chosen on the validation set as for the shipped model.
+        let scores: Vec<Scored> = if with_rules {
+            validation
+                .iter()
+                .map(|c| {
+                    let s = model.score(&c.text, None, &rule_features(&matcher, &c.text));
+                    Scored {
+                        tiers: s.tiers,
+                        immediate: s.immediate,
+                        flag_tier4: false,
+                        flag_immediate: false,
+                    }
+                })
+                .collect()
+        } else {
+            scored(&u, &validation)
+        };
+        let policy = choose_policy(&scores, &validation, 0.0)
+            .map(|(p, _)| p)
+            .unwrap_or_default();
+        let u = u.with_policy(policy);
+        let preds = predict(&u, &validation, with_rules.then_some(&matcher));
+        let r = eval::report(&validation, &preds);
+        println!(
+            "| {name} | {} | {:.1}% | {} | {:.1}% | {:.1}% | {:.1}% | {secs:.0} |",
+            model.features.len(),
+            r.tier_accuracy * 100.0,
+            r.severe_under_triage,
+            r.immediate_recall * 100.0,
+            r.tier1_given_3_or_4 * 100.0,
+            r.need_in_top3.unwrap_or(0.0) * 100.0
+        );
+    }
+    // The retired phrase matcher, per area (it has no needs).
+    let at = contacts::parse_local("2026-11-24T10:00").context("fixed evaluation time")?;
+    for area in rules.areas() {
+        let m = Matcher::new(area);
+        let preds: Vec<Prediction> = validation
+            .iter()
+            .map(|c| {
+                let a = m.analyse(&c.text);
+                let found: Vec<&rules::Indicator> = a
+                    .matches
+                    .iter()
+                    .filter_map(|x| area.indicator(&x.indicator))
+                    .collect();
+                let o = frontdoor::triage::decide(area, &found);
+                let immediate = a.immediate || o.as_ref().is_some_and(|o| o.immediate);
+                let mut tier = o.as_ref().map_or(0, |o| o.tier);
+                if let Some(f) = a.tier_floor {
+                    tier = tier.max(f);
+                }
+                if immediate {
+                    tier = 4;
+                }
+                Prediction {
+                    tier,
+                    immediate,
+                    ..Prediction::default()
+                }
+            })
+            .collect();
+        let _ = at;
+        let r = eval::report(&validation, &preds);
+        println!(
+            "| old phrase matcher ({}) | {} indicators | {:.1}% | {} | {:.1}% | {:.1}% | n/a | 0 |",
+            area.id(),
+            area.indicators.len(),
+            r.tier_accuracy * 100.0,
+            r.severe_under_triage,
+            r.immediate_recall * 100.0,
+            r.tier1_given_3_or_4 * 100.0
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `frontdoor train --cv FOLDS`: cross-validation with whole writers held out, for choosing
+/// settings without touching the validation set.
+pub fn cross_validate(
+    folds: usize,
+    l2: Option<f64>,
+    chars: Option<&str>,
+    min_df: Option<usize>,
+) -> Result<ExitCode> {
+    let rules = load_rules()?;
+    let examples = train_set(&rules)?;
+    let mut settings = TrainSettings::default();
+    if let Some(l2) = l2 {
+        settings.l2_tier = l2;
+        settings.l2_immediate = l2;
+        settings.l2_needs = l2;
+    }
+    if let Some(chars) = chars {
+        settings.features.char_ngrams = chars
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.trim().parse().context("--chars: lengths such as 3,4,5"))
+            .collect::<Result<_>>()?;
+    }
+    if let Some(m) = min_df {
+        settings.min_df = m;
+    }
+    eprintln!("settings: {}", serde_json::to_string(&settings)?);
+    let needs = rules.needs.ids();
+    let mut writers: Vec<&str> = examples.iter().map(|e| e.writer()).collect();
+    writers.sort();
+    writers.dedup();
+    let folds = folds.clamp(2, writers.len().max(2));
+    let mut preds = vec![Prediction::default(); examples.len()];
+    for k in 0..folds {
+        let held: HashSet<&str> = writers.iter().skip(k).step_by(folds).copied().collect();
+        let train_part: Vec<Example> = examples
+            .iter()
+            .filter(|e| !held.contains(e.writer()))
+            .cloned()
+            .collect();
+        let model = train::train(&train_part, &[], &needs, &settings, threads())?;
+        let u = Understanding::new(model, Policy::default(), &rules.needs)?;
+        for (i, e) in examples.iter().enumerate() {
+            if held.contains(e.writer()) {
+                preds[i] = predict(&u, std::slice::from_ref(e), None).remove(0);
+            }
+        }
+        eprintln!("fold {} of {folds}: held out {:?}", k + 1, held);
+    }
+    let r = eval::report(&examples, &preds);
+    print_report("cross-validation (writers held out), default thresholds", &r);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `frontdoor corpus check`: every line valid, ids unique, near-duplicates, and each indicator of
+/// every area paraphrased at least three times at its own tier.
+pub fn corpus_check() -> Result<ExitCode> {
+    let rules = load_rules()?;
+    let mut ok = true;
+    let mut all: Vec<(String, Example)> = Vec::new();
+    for part in ["train", "validation"] {
+        let (ex, problems) = load_examples(&Path::new(CORPUS).join(part), &rules)?;
+        for p in &problems {
+            println!("{p}");
+        }
+        ok &= problems.is_empty();
+        let mut by_tier = BTreeMap::new();
+        let mut writers = BTreeMap::new();
+        for e in &ex {
+            *by_tier.entry(e.tier).or_insert(0) += 1;
+            *writers.entry(e.writer().to_string()).or_insert(0) += 1;
+        }
+        let imm = ex.iter().filter(|e| e.immediate).count();
+        println!(
+            "{part}: {} messages by {} writers; tiers {:?}; immediate {imm}",
+            ex.len(),
+            writers.len(),
+            by_tier
+        );
+        all.extend(ex.into_iter().map(|e| (part.to_string(), e)));
+    }
+    let examples: Vec<Example> = all.iter().map(|(_, e)| e.clone()).collect();
+    let dups = corpus::duplicate_ids(&examples);
+    if !dups.is_empty() {
+        ok = false;
+        println!("ids used twice: {}", dups.join(" "));
+    }
+    let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
+    let near = corpus::near_duplicates(&texts, 0.8);
+    for (a, b, j) in &near {
+        println!(
+            "near-duplicates ({:.0}% shared): {} and {}",
+            j * 100.0,
+            examples[*a].id,
+            examples[*b].id
+        );
+    }
+    ok &= near.is_empty();
+    // A validation message must not be near a training one at all (leakage).
+    // Coverage: each indicator of every area, three paraphrases at its own tier.
+    let mut missing = 0;
+    for area in rules.areas() {
+        for ind in area.indicators.iter().filter(|i| i.kind == IndicatorKind::Indicator) {
+            let key = format!("{}/{}", area.id(), ind.id);
+            let tier = area.indicator_tier(ind);
+            let n = all
+                .iter()
+                .filter(|(part, e)| {
+                    part == "train"
+                        && e.indicator.as_deref() == Some(key.as_str())
+                        && e.tier == tier
+                })
+                .count();
+            if n < 3 {
+                missing += 1;
+                if missing <= 20 {
+                    println!("{key} (tier {tier}): {n} paraphrase(s) at its own tier");
+                }
+            }
+        }
+    }
+    if missing > 0 {
+        ok = false;
+        println!("{missing} indicator(s) with fewer than 3 paraphrases at their own tier");
+    }
+    println!("{}", if ok { "corpus ok" } else { "corpus has problems" });
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn print_report(title: &str, r: &Report) {
+    println!("== {title} ({} cases)", r.cases);
+    println!(
+        "tier accuracy {:.1}%  under-triage {:.1}%  severe under-triage {}  tier-4 below 3 {:.1}%  advice rated 3-4 {:.1}%",
+        r.tier_accuracy * 100.0,
+        r.under_triage * 100.0,
+        r.severe_under_triage,
+        r.tier4_below_3 * 100.0,
+        r.tier1_given_3_or_4 * 100.0
+    );
+    println!(
+        "immediate recall {:.1}%  precision {:.1}%",
+        r.immediate_recall * 100.0,
+        r.immediate_precision * 100.0
+    );
+    if let Some(t) = r.need_in_top3 {
+        println!("right need in the top three {:.1}%", t * 100.0);
+    }
+    println!("confusion (rows expected tier 1-4, columns given 0-4):");
+    for (t, row) in r.confusion.iter().enumerate().skip(1) {
+        println!("  {t}: {row:?}");
+    }
+}
+
+fn print_details(r: &Report) {
+    if !r.calibration_tier4.is_empty() {
+        println!("calibration (bin: cases, mean predicted, observed) for P(tier 4) | P(immediate):");
+        for (a, b) in r.calibration_tier4.iter().zip(&r.calibration_immediate) {
+            println!(
+                "  {:.1}-{:.1}: {:>4} {:.2} {:.2} | {:>4} {:.2} {:.2}",
+                a.from,
+                a.from + 0.1,
+                a.count,
+                a.predicted,
+                a.observed,
+                b.count,
+                b.predicted,
+                b.observed
+            );
+        }
+    }
+    if !r.needs.is_empty() {
+        println!("per need (labelled, given, precision, recall):");
+        for (n, f) in &r.needs {
+            println!(
+                "  {n:<34} {:>4} {:>4}  P {:>5.1}%  R {:>5.1}%",
+                f.labelled,
+                f.given,
+                f.precision() * 100.0,
+                f.recall() * 100.0
+            );
+        }
+    }
+    if !r.severe.is_empty() {
+        println!("severe errors:");
+        for s in &r.severe {
+            println!(
+                "  {} [{}] expected {}{} given {}{}: {}",
+                s.id,
+                s.kind,
+                s.expected.0,
+                if s.expected.1 { " immediate" } else { "" },
+                s.predicted.0,
+                if s.predicted.1 { " immediate" } else { "" },
+                s.text
+            );
+        }
+    }
+}
+
+/// `frontdoor eval --cases PATH [--area ID|all] [--plot FILE.svg] [--no-floor] [--details]`.
+pub fn eval(
+    cases_path: &Path,
+    which: &str,
+    plot: Option<&Path>,
+    no_floor: bool,
+    details: bool,
+    model: Option<&Path>,
+) -> Result<ExitCode> {
+    let rules = load_rules()?;
+    let cases = load_cases(cases_path, &rules)?;
+    let mut u = match model {
+        None => Understanding::builtin(&rules.needs)?,
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let policy_path = path.with_file_name("policy.toml");
+            let policy = match std::fs::read_to_string(&policy_path) {
+                Ok(text) => {
+                    #[derive(serde::Deserialize)]
+                    struct File {
+                        policy: Policy,
+                    }
+                    toml::from_str::<File>(&text)
+                        .with_context(|| format!("reading {}", policy_path.display()))?
+                        .policy
+                }
+                Err(_) => Policy::default(),
+            };
+            Understanding::new(Model::from_bytes(&bytes)?, policy, &rules.needs)?
+        }
+    };
+    if no_floor {
+        u = u.without_floor();
+    }
+    let areas: Vec<&Area> = if which == "all" {
+        rules.areas().collect()
+    } else {
+        vec![rules
+            .area(which)
+            .with_context(|| format!("no area {which:?}; choose one of: {}", rules.area_ids().join(", ")))?]
+    };
+    let at = contacts::parse_local("2026-11-24T10:00").context("fixed evaluation time")?;
+    let mut all_ok = true;
+    let mut first: Option<Report> = None;
+    for area in areas {
+        let mut preds = Vec::with_capacity(cases.len());
+        let mut micros = Vec::with_capacity(cases.len());
+        for case in &cases {
+            let start = Instant::now();
+            let a = assess_text(area, &u, &rules.bank_holidays, &case.text, None, at)?;
+            micros.push(start.elapsed().as_secs_f64() * 1e6);
+            preds.push(Prediction {
+                tier: a.tier,
+                immediate: a.immediate,
+                needs: a.reading.needs.iter().map(|n| n.id.clone()).collect(),
+                p_tier4: Some(a.reading.tier_probabilities[3]),
+                p_immediate: Some(a.reading.immediate_probability),
+            });
+        }
+        micros.sort_by(f64::total_cmp);
+        let r = eval::report(&cases, &preds);
+        let ok = r.tier_accuracy >= FLOOR_ACCURACY
+            && r.immediate_recall >= FLOOR_IMMEDIATE_RECALL
+            && r.severe_under_triage == 0
+            && r.tier1_given_3_or_4 <= CEILING_TIER1_HIGH
+            && r.need_in_top3.is_none_or(|t| t >= FLOOR_NEED_TOP3);
+        all_ok &= ok;
+        print_report(
+            &format!(
+                "{} {}",
+                area.id(),
+                if ok { "targets met" } else { "TARGETS NOT MET" }
+            ),
+            &r,
+        );
+        println!(
+            "latency per message: median {:.0} µs, p99 {:.0} µs",
+            eval::quantile(&micros, 0.5),
+            eval::quantile(&micros, 0.99)
+        );
+        if details {
+            print_details(&r);
+        }
+        first.get_or_insert(r);
+    }
+    if let (Some(path), Some(r)) = (plot, first) {
+        let title = format!("{} ({} cases)", cases_path.display(), r.cases);
+        let svg = eval::plot::svg(&r, &title).map_err(anyhow::Error::msg)?;
+        std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,357 @@
+//! Understanding: what a practitioner's message describes, learned from a labelled corpus.
+//!
+//! [`Understanding::read`] turns a message into a [`Reading`]: a probability for each tier and for
+//! immediate danger (the learned [`model`]), the tier and immediacy the safety [`policy`] gives
+//! them, the needs of the taxonomy (`rules/needs.toml`) it describes with the caller's own words
+//! that drove each, and the red flags ([`redflags`]) that lift the outcome whatever the model says.
+//! [`explain`] then shows a need in an area's own words. Pure: no I/O; the model is compiled in.
+//!
+//! - [`text`] and [`age`]: the message as words with their spans, and the child's age;
+//! - [`features`]: what the model weighs; [`model`]: the weights and inference;
+//! - [`train`]: fitting the model from the [`corpus`] (deterministic);
+//! - [`policy`]: thresholds chosen so that no child-protection concern is rated low;
+//! - [`redflags`]: the safety floor; [`explain`]: indicators and quotes that are true.
+
+pub mod age;
+pub mod corpus;
+pub mod explain;
+pub mod features;
+pub mod model;
+pub mod policy;
+pub mod redflags;
+pub mod text;
+pub mod train;
+
+use std::ops::Range;
+
+use serde::Deserialize;
+
+use crate::rules::needs::{Factor, Taxonomy};
+pub use model::{Model, ModelError};
+pub use policy::Policy;
+use redflags::Fired;
+
+/// The shipped model, trained by `frontdoor train` from `corpus/train/`.
+pub const MODEL: &[u8] = include_bytes!("../../model/understanding.bin");
+/// The shipped policy, chosen by `frontdoor train --policy` on `corpus/validation/`.
+pub const POLICY: &str = include_str!("../../model/policy.toml");
+
+/// Longest message read, in characters: the chat's own limit for one message, so everything a
+/// caller can send is read (a few milliseconds at most).
+pub const MAX_CHARS: usize = 20_000;
+
+/// Most needs given for one message.
+pub const MAX_NEEDS: usize = 3;
+/// A need below this probability is not given unless it is the best one.
+pub const NEED_FLOOR: f32 = 0.25;
+/// Most quotes of the caller's words per need.
+const MAX_QUOTES: usize = 3;
+
+/// The policy file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    policy: Policy,
+}
+
+/// A need recognised in a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NeedReading {
+    /// The need's id in the taxonomy.
+    pub id: String,
+    /// The model's probability that the message describes it.
+    pub probability: f32,
+    /// Spans of the caller's text that drove it most, in text order.
+    pub spans: Vec<Range<usize>>,
+    /// Raised by a red flag (the model alone did not rank it).
+    pub from_red_flag: bool,
+}
+
+/// What was understood of one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    /// Probability of tiers 1-4.
+    pub tier_probabilities: [f32; 4],
+    /// Probability that the child needs protecting now.
+    pub immediate_probability: f32,
+    /// The tier given (1-4), after the safety policy and the red flags.
+    pub tier: u8,
+    /// Immediate protection: 999 first.
+    pub immediate: bool,
+    /// When the model was unsure between two tiers (the higher is given).
+    pub unsure: Option<(u8, u8)>,
+    /// Needs, most probable first (at most [`MAX_NEEDS`], red-flag needs added).
+    pub needs: Vec<NeedReading>,
+    /// Red flags that fired.
+    pub red_flags: Vec<Fired>,
+    /// The child's age in years (stated, or the hint given).
+    pub age: Option<f32>,
+    /// The message had no words to read.
+    pub empty: bool,
+}
+
+/// A follow-up question worth asking when the model is unsure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUp {
+    /// What the question is about.
+    pub factor: Factor,
+    /// The need it is about.
+    pub need: String,
+    /// The tier the need takes when the answer is the worrying one, and whether immediate.
+    pub raises_to: (u8, bool),
+    /// The modifier's words ("a baby or child not yet mobile..."), for the reason shown.
+    pub when: String,
+}
+
+/// The understanding: the model, its policy, the red flags and the taxonomy.
+#[derive(Debug, Clone)]
+pub struct Understanding {
+    model: Model,
+    policy: Policy,
+    taxonomy: Taxonomy,
+    floor: bool,
+}
+
+/// The understanding could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum UnderstandingError {
+    /// The model file is unusable.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The policy file is unusable.
+    #[error("model/policy.toml: {0}")]
+    Policy(String),
+    /// The model and the taxonomy do not fit.
+    #[error("the model knows need {0:?}, which rules/needs.toml does not: retrain with `frontdoor train`")]
+    UnknownNeed(String),
+}
+
+impl Understanding {
+    /// The shipped model and policy over `taxonomy`.
+    pub fn builtin(taxonomy: &Taxonomy) -> Result<Understanding, UnderstandingError> {
+        let policy: PolicyFile =
+            toml::from_str(POLICY).map_err(|e| UnderstandingError::Policy(e.to_string()))?;
+        Understanding::new(Model::from_bytes(MODEL)?, policy.policy, taxonomy)
+    }
+
+    /// An understanding from a model and a policy.
+    pub fn new(
+        model: Model,
+        policy: Policy,
+        taxonomy: &Taxonomy,
+    ) -> Result<Understanding, UnderstandingError> {
+        if let Some(unknown) = model.needs.iter().find(|n| taxonomy.need(n).is_none()) {
+            return Err(UnderstandingError::UnknownNeed(unknown.clone()));
+        }
+        Ok(Understanding {
+            model,
+            policy,
+            taxonomy: taxonomy.clone(),
+            floor: true,
+        })
+    }
+
+    /// The same understanding without the red-flag floor (to measure what the floor adds).
+    pub fn without_floor(mut self) -> Understanding {
+        self.floor = false;
+        self
+    }
+
+    /// The same understanding with another policy (to choose thresholds).
+    pub fn with_policy(mut self, policy: Policy) -> Understanding {
+        self.policy = policy;
+        self
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The taxonomy.
+    pub fn taxonomy(&self) -> &Taxonomy {
+        &self.taxonomy
+    }
+
+    /// Reads a message. `age_hint`: the child's age given earlier in the consultation, used when
+    /// the message states none. Everything up to [`MAX_CHARS`] characters is read.
+    pub fn read(&self, text: &str, age_hint: Option<f32>) -> Reading {
+        let text = match text.char_indices().nth(MAX_CHARS) {
+            Some((cut, _)) => &text[..cut],
+            None => text,
+        };
+        let scores = self.model.score(text, age_hint, &[]);
+        let empty = scores.extracted.text.words.is_empty();
+        let decision = self
+            .policy
+            .decide(&scores.tiers, scores.immediate);
+        let (mut tier, mut immediate, mut unsure) =
+            (decision.tier, decision.immediate, decision.unsure);
+        let red_flags = if self.floor {
+            redflags::fired(
+                redflags::builtin(),
+                &scores.extracted.text,
+                scores.extracted.age,
+            )
+        } else {
+            Vec::new()
+        };
+        if !red_flags.is_empty() {
+            tier = 4;
+            unsure = None;
+            immediate |= red_flags.iter().any(|f| f.immediate);
+        }
+        if empty {
+            // Nothing to read: no tier is claimed; the caller is asked to say more.
+            tier = 0;
+            immediate = false;
+            unsure = None;
+        }
+        let needs = if empty {
+            Vec::new()
+        } else {
+            self.needs(&scores, &red_flags)
+        };
+        Reading {
+            tier_probabilities: scores.tiers,
+            immediate_probability: scores.immediate,
+            tier,
+            immediate,
+            unsure,
+            needs,
+            red_flags,
+            age: scores.extracted.age,
+            empty,
+        }
+    }
+
+    fn needs(&self, scores: &model::Scores, red_flags: &[Fired]) -> Vec<NeedReading> {
+        let mut ranked: Vec<(usize, f32)> = scores.needs.iter().copied().enumerate().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut out: Vec<NeedReading> = ranked
+            .iter()
+            .enumerate()
+            .take_while(|(rank, (_, p))| *rank == 0 || *p >= NEED_FLOOR)
+            .take(MAX_NEEDS)
+            .map(|(_, &(i, p))| NeedReading {
+                id: self.model.needs[i].clone(),
+                probability: p,
+                spans: self.quotes(scores, i),
+                from_red_flag: false,
+            })
+            .collect();
+        // A red flag's need is always shown, quoting the words that made it fire.
+        for flag in red_flags {
+            let covered = flag.needs.iter().any(|n| out.iter().any(|r| r.id == *n));
+            if covered {
+                continue;
+            }
+            if let Some(first) = flag.needs.first() {
+                let probability = self
+                    .model
+                    .needs
+                    .iter()
+                    .position(|n| n == first)
+                    .map_or(0.0, |i| scores.needs[i]);
+                out.push(NeedReading {
+                    id: first.clone(),
+                    probability,
+                    spans: flag.spans.clone(),
+                    from_red_flag: true,
+                });
+            }
+        }
+        out
+    }
+
+    /// The caller's words that pushed need `i` up most: runs of consecutive words with a positive
+    /// weight, best first, at most [`MAX_QUOTES`], returned in text order.
+    fn quotes(&self, scores: &model::Scores, need: usize) -> Vec<Range<usize>> {
+        let words = &scores.extracted.text.words;
+        let weights = self.model.word_contributions(scores, need);
+        let best = weights.iter().copied().fold(0.0f32, f32::max);
+        if best <= 0.0 {
+            return Vec::new();
+        }
+        // A word counts when it carries a fair share of the best word's weight.
+        let strong: Vec<bool> = weights.iter().map(|w| *w >= best * 0.35).collect();
+        let mut runs: Vec<(f32, Range<usize>)> = Vec::new();
+        let mut i = 0;
+        while i < words.len() {
+            if !strong[i] {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut total = 0.0;
+            while i < words.len() && strong[i] && words[i].clause == words[start].clause {
+                total += weights[i];
+                i += 1;
+            }
+            runs.push((total, words[start].span.start..words[i - 1].span.end));
+        }
+        runs.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut spans: Vec<Range<usize>> = runs
+            .into_iter()
+            .take(MAX_QUOTES)
+            .map(|(_, r)| r)
+            .collect();
+        spans.sort_by_key(|r| r.start);
+        spans.dedup();
+        spans
+    }
+
+    /// The question most worth asking when the model is unsure: about the best need, the factor
+    /// whose worrying answer would move it to the higher tier (its age first, when unknown).
+    pub fn follow_up(&self, reading: &Reading) -> Option<FollowUp> {
+        let (_, higher) = reading.unsure?;
+        for need in reading.needs.iter().filter(|n| !n.from_red_flag) {
+            let Some(def) = self.taxonomy.need(&need.id) else {
+                continue;
+            };
+            let mut candidates: Vec<_> = def
+                .modifiers
+                .iter()
+                .filter(|m| m.tier >= higher && m.factor != Factor::ProtectiveParent)
+                .filter(|m| !(m.factor == Factor::Age && reading.age.is_some()))
+                .collect();
+            // The child's age first when it is unknown and can matter; then the most serious.
+            candidates.sort_by_key(|m| (m.factor != Factor::Age, std::cmp::Reverse(m.tier)));
+            if let Some(m) = candidates.first() {
+                return Some(FollowUp {
+                    factor: m.factor,
+                    need: need.id.clone(),
+                    raises_to: (m.tier, m.immediate),
+                    when: m.when.clone(),
+                });
+            }
+        }
+        None
+    }
+
+    /// What would lower the reading's tier: modifiers of its best need with a lower tier, in
+    /// plain words ("an explanation that fits..." -> tier 1). Empty for red flags.
+    pub fn what_would_lower(&self, reading: &Reading) -> Vec<(String, u8)> {
+        if !reading.red_flags.is_empty() || reading.immediate {
+            return Vec::new();
+        }
+        let Some(best) = reading.needs.first() else {
+            return Vec::new();
+        };
+        self.taxonomy
+            .need(&best.id)
+            .map(|def| {
+                def.modifiers
+                    .iter()
+                    .filter(|m| m.tier < reading.tier)
+                    .map(|m| (m.when.clone(), m.tier))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
