@@ -70,6 +70,7 @@ impl Harness {
             allowed_users: [SAM].into_iter().collect(),
             invite_codes: vec![Secret::new(CODE)],
             webhook: None,
+            api_url: None,
         };
         let time = self.time.clone();
         let clock: telegram::Clock =

@@ -146,6 +146,7 @@ mod tests {
             allowed_users: [42].into_iter().collect(),
             invite_codes: vec![Secret::new("fictional-invite")],
             webhook: None,
+            api_url: None,
         };
         let access = Access::new(&settings);
         let now = Utc

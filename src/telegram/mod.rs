@@ -973,7 +973,11 @@ fn keyboard(m: &Outgoing) -> InlineKeyboardMarkup {
 /// Runs the bot until SIGINT or SIGTERM: long polling, or a webhook when configured. Every
 /// answer is already on disk when it is acknowledged; the store is flushed once more at the end.
 pub async fn run(app: Arc<App>, settings: TelegramConfig) -> Result<(), TelegramError> {
-    let bot = Bot::new(settings.token.expose()).throttle(Limits::default());
+    let mut bot = Bot::new(settings.token.expose());
+    if let Some(url) = &settings.api_url {
+        bot = bot.set_api_url(url.clone());
+    }
+    let bot = bot.throttle(Limits::default());
     let me = bot.get_me().await.map_err(TelegramError::Connect)?;
     tracing::info!(
         bot = me.user.username.as_deref().unwrap_or(""),
