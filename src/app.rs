@@ -195,7 +195,7 @@ impl App {
         }
         if let Some(mark) = delivered {
             self.store
-                .save_step(key, &session, finished.as_ref(), mark, now)?;
+                .save_step(key, &session, finished.as_deref(), mark, now)?;
             return Ok(replies);
         }
         match finished {
