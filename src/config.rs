@@ -271,10 +271,12 @@ fn api_url(value: &str) -> Result<url::Url, ConfigError> {
     } else {
         value.to_string()
     };
-    let invalid = || ConfigError::Invalid {
+    let invalid = || {
+        ConfigError::Invalid {
         name: "TELOXIDE_API_URL",
         value: shown.clone(),
         why: "must be the address of a Bot API server, e.g. http://127.0.0.1:8081 (without /bot<token>)",
+    }
     };
     let url = url::Url::parse(value.trim_end_matches('/')).map_err(|_| invalid())?;
     let fits = matches!(url.scheme(), "http" | "https")

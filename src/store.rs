@@ -16,8 +16,8 @@ use std::path::Path;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
-use sled::Transactional;
 use serde::{Deserialize, Serialize};
+use sled::Transactional;
 
 use crate::dialogue::Session;
 use crate::record::Record;
@@ -725,7 +725,10 @@ mod tests {
             store.chat_state::<(i32, String)>("telegram:9")?,
             Some((41, "q".into()))
         );
-        assert_eq!(store.purge_chat_states(at(1) + Duration::hours(25), Duration::hours(24))?, 1);
+        assert_eq!(
+            store.purge_chat_states(at(1) + Duration::hours(25), Duration::hours(24))?,
+            1
+        );
         assert_eq!(store.chat_state::<(i32, String)>("telegram:9")?, None);
         store.save_chat_state::<(i32, String)>("telegram:8", None, at(6))?;
         assert_eq!(store.chat_state::<(i32, String)>("telegram:8")?, None);
