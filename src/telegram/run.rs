@@ -102,7 +102,7 @@ pub async fn run_until(
     }
     let ctx = Context::new(app.clone(), &settings, options.clock.clone());
     let (stopper, stopping) = StopHandle::new();
-    let limits = Arc::new(Limits::new());
+    let limits = Arc::new(Limits::tuned(&options.tuning));
     let sender = Sender::new(
         api.clone(),
         limits.clone(),

@@ -43,6 +43,10 @@ pub struct Tuning {
     pub grace: Duration,
     /// How long one long-polling request waits for an update.
     pub poll_wait: Duration,
+    /// Messages a second to one chat (Telegram: about one), after a burst of `chat_burst`.
+    pub chat_rate: u32,
+    /// Messages sent to one chat at once before `chat_rate` applies.
+    pub chat_burst: u32,
 }
 
 impl Default for Tuning {
@@ -53,6 +57,8 @@ impl Default for Tuning {
             give_up_after: Duration::from_secs(15),
             grace: Duration::from_millis(4_500),
             poll_wait: Duration::from_secs(25),
+            chat_rate: 1,
+            chat_burst: 3,
         }
     }
 }
@@ -81,6 +87,11 @@ impl Limits<MonotonicClock> {
     pub fn new() -> Limits<MonotonicClock> {
         Limits::with_clock(MonotonicClock)
     }
+
+    /// The limits on the real clock, with the per-chat rate of `tuning`.
+    pub fn tuned(tuning: &Tuning) -> Limits<MonotonicClock> {
+        Limits::with_rates(MonotonicClock, tuning.chat_rate, tuning.chat_burst)
+    }
 }
 
 impl Default for Limits<MonotonicClock> {
@@ -93,8 +104,17 @@ impl<C: Clock + Clone> Limits<C> {
     /// The limits on `clock`: one message a second per chat with a burst of three, 20 a minute
     /// per group, 30 a second overall.
     pub fn with_clock(clock: C) -> Limits<C> {
+        let t = Tuning::default();
+        Limits::with_rates(clock, t.chat_rate, t.chat_burst)
+    }
+
+    /// The limits on `clock` with `rate` messages a second per chat after a burst of `burst`.
+    pub fn with_rates(clock: C, rate: u32, burst: u32) -> Limits<C> {
         Limits {
-            chat: RateLimiter::hashmap_with_clock(per(1, Duration::from_secs(1), 3), clock.clone()),
+            chat: RateLimiter::hashmap_with_clock(
+                per(rate, Duration::from_secs(1), burst),
+                clock.clone(),
+            ),
             group: RateLimiter::hashmap_with_clock(
                 per(20, Duration::from_secs(60), 1),
                 clock.clone(),

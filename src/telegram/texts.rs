@@ -80,7 +80,7 @@ pub const EDITED: &str = "I do not read edited messages. To change your last ans
 pub const NOT_SAVED: &str = "Sorry: I could not save your last message (a problem on my side), so it was not taken. Please send it again in a moment. If a child is in immediate danger, call 999; /urgent gives the number to call now.";
 
 /// The answer is saved but the reply did not reach the caller (said when it can be).
-pub const REPLY_LOST: &str = "Your last answer is saved, but my reply could not be sent (Telegram did not accept it). Send /start to see the question I am asking; a message sent before that is not taken as an answer.";
+pub const REPLY_LOST: &str = "Your last answer is saved, but my next message could not be sent. Send /start (or anything) to see the question I am asking: what you send next is not taken as an answer.";
 
 /// Put before the question when a redelivered message's answer was already saved (e.g. after a
 /// restart while the reply was being sent).
