@@ -9,8 +9,8 @@
 //!   one still in hand; in webhook mode Telegram gets its `200 OK` only then. teloxide's own
 //!   listener confirms an update as soon as it is handed to a worker, so it is not used.
 //! - **Stopping** (SIGTERM, Ctrl-C): fetching stops at once; the updates in hand are finished,
-//!   their replies sent without waiting for the rate limit, within [`Tuning::grace`] (4.5 s, inside
-//!   Docker's default 10 s); what is not finished by then is left unconfirmed, so Telegram
+//!   their replies sent without waiting for the rate limit, within [`Tuning::grace`] (4 s; with the
+//!   last confirmation the bot is gone within 5 s, inside Docker's default 10 s); what is not finished by then is left unconfirmed, so Telegram
 //!   delivers it again after the restart, and its saved answer is recognised.
 
 use std::collections::{BTreeMap, HashMap};
@@ -331,20 +331,22 @@ async fn poll(
     let deadline = stopping
         .deadline()
         .unwrap_or_else(|| stop_at + tuning.grace);
-    // Finish what is in hand, within the grace.
-    while in_hand.values().any(|done| !done) {
+    // Finish what is in hand, within the grace. An update given back (its reply not sent in
+    // time) stays unconfirmed, and so does everything after it: Telegram delivers them again.
+    let mut given_back = std::collections::BTreeSet::new();
+    while in_hand
+        .iter()
+        .any(|(id, done)| !done && !given_back.contains(id))
+    {
         tokio::select! {
-            Some((id, handled)) = done_rx.recv() => {
-                if handled == Handled::Done {
+            Some((id, handled)) = done_rx.recv() => match handled {
+                Handled::Done => {
                     in_hand.insert(id, true);
-                } else {
-                    in_hand.remove(&id);
-                    // Leave it and everything after it for Telegram to deliver again.
-                    in_hand.retain(|k, _| *k < id);
-                    in_hand.insert(id, false);
-                    break;
                 }
-            }
+                Handled::Again => {
+                    given_back.insert(id);
+                }
+            },
             _ = tokio::time::sleep_until(deadline) => break,
         }
     }

@@ -55,7 +55,7 @@ impl Default for Tuning {
             retry_first: Duration::from_millis(250),
             retry_max: Duration::from_secs(2),
             give_up_after: Duration::from_secs(15),
-            grace: Duration::from_millis(4_500),
+            grace: Duration::from_secs(4),
             poll_wait: Duration::from_secs(25),
             chat_rate: 1,
             chat_burst: 3,

@@ -493,6 +493,21 @@ async fn kills_at_exact_moments() {
     );
     assert!(!s.answers.contains_key("child_name"));
     drop(app);
+    // A stop (SIGTERM) while a reply hangs: the bot is gone within the grace, the update is
+    // left unconfirmed, and after the restart the user gets the question with "saved".
+    fake.fault("sendMessage", Fault::Hold);
+    fake.type_text(user.id, "Alex Example");
+    tokio::time::timeout(STEP_TIMEOUT, fake.holding())
+        .await
+        .expect("the reply is being sent");
+    let stopped = bot.stop().await;
+    assert_eq!(stopped.left, 1);
+    println!("stop with a reply hanging: {:?}", stopped.took);
+    let bot = start(&fake, dir.path(), 1, quick()).await;
+    let (r, _) = user.wait(&fake, 0, 1).await;
+    let text = text_of(&r);
+    assert!(text.contains("Your last answer is saved"), "{text}");
+    assert!(text.contains("date of birth"), "{text}");
     bot.stop().await;
     assert_eq!(fake.unconfirmed(), 0);
 }
