@@ -4,7 +4,8 @@
 //! thin adapter around [`App::handle`], in parts that can each be read alone:
 //! - [`api`]: the Bot API over HTTP (any server: `TELOXIDE_API_URL`), failures sorted by kind;
 //! - [`send`]: Telegram's rate limits, retries, and what was delivered when sending gives up;
-//! - [`handlers`]: what each message, edit or button press does;
+//! - [`handlers`]: what each message, edit or button press does (with `commands.rs`, and
+//!   `turn.rs` for one update's saving, reply and confirmation);
 //! - [`run`]: long polling or a webhook, one queue per chat, confirming an update to Telegram
 //!   only once it is answered, and stopping within seconds without losing what is in hand;
 //! - [`access`]: who may consult; [`render`]: replies as messages and buttons; [`split`]: long
@@ -30,12 +31,14 @@
 pub mod access;
 pub mod api;
 pub mod chat;
+mod commands;
 pub mod handlers;
 pub mod render;
 pub mod run;
 pub mod send;
 pub mod split;
 pub mod texts;
+mod turn;
 
 use std::fmt;
 use std::net::SocketAddr;
