@@ -353,12 +353,13 @@ impl Store {
             .then_some(Delivery::Saved))
     }
 
-    /// Marks the delivery `key` as answered (its reply sent), flushed.
+    /// Marks the delivery `key` as answered (its reply sent). Not flushed on its own (sled
+    /// writes it within half a second, or with the next flushed write): losing it in a crash
+    /// only means a redelivery shows the question once more.
     pub fn mark_replied(&self, key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let stamp = now.timestamp().to_be_bytes().to_vec();
         self.delivered.insert(key.as_bytes(), stamp.clone())?;
         self.delivered.insert(replied_key(key), stamp)?;
-        self.db.flush()?;
         Ok(())
     }
 
@@ -371,7 +372,9 @@ impl Store {
         Ok(Some(state))
     }
 
-    /// Saves (or with `None` removes) the state kept under `key`, flushed.
+    /// Saves (or with `None` removes) the state kept under `key`. Not flushed on its own: sled
+    /// writes it within half a second, or with the next flushed write; call [`Store::flush`]
+    /// where losing it in a crash would matter.
     pub fn save_chat_state<T: Serialize>(
         &self,
         key: &str,
@@ -387,7 +390,6 @@ impl Store {
                 self.chats.remove(key.as_bytes())?;
             }
         }
-        self.db.flush()?;
         Ok(())
     }
 

@@ -142,6 +142,7 @@ impl Access {
         });
         a.wrong += 1;
         store.save_chat_state(&key, Some(&*a), now)?;
+        store.flush()?;
         Ok(Registered::WrongCode)
     }
 }
