@@ -138,6 +138,19 @@ impl App {
         input: Input,
         now: DateTime<Utc>,
     ) -> Result<Vec<Reply>, AppError> {
+        self.handle_delivered(key, input, now, None)
+    }
+
+    /// [`App::handle`] for an input that came as a delivery (e.g. a Telegram update) which may
+    /// be delivered again after a crash: with `delivered`, the delivery is marked as handled in
+    /// the same flushed write as the session ([`Store::save_step`]).
+    pub fn handle_delivered(
+        &self,
+        key: &str,
+        input: Input,
+        now: DateTime<Utc>,
+        delivered: Option<&str>,
+    ) -> Result<Vec<Reply>, AppError> {
         // A poisoned lock only means another step panicked; the data is in the store.
         let mut last_purge = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if last_purge.is_none_or(|t| now - t >= PURGE_EVERY) {
@@ -179,6 +192,11 @@ impl App {
                 session.finished = Some(record.reference.clone());
                 finished = Some(record.clone());
             }
+        }
+        if let Some(mark) = delivered {
+            self.store
+                .save_step(key, &session, finished.as_deref(), mark, now)?;
+            return Ok(replies);
         }
         match finished {
             Some(record) => self

@@ -16,6 +16,7 @@
 //! | `FRONTDOOR_INVITE_CODES`      | none     | invite codes (8+ characters) that register a user |
 //! | `FRONTDOOR_WEBHOOK_URL`       | none     | public HTTPS URL: webhook mode instead of long polling |
 //! | `FRONTDOOR_WEBHOOK_BIND`      | none     | local address the webhook listens on, e.g. `0.0.0.0:8443` |
+//! | `TELOXIDE_API_URL`            | Telegram | another Bot API server, e.g. a self-hosted `telegram-bot-api` |
 //!
 //! Secrets (such as a bot token) are kept in [`Secret`], which never prints its value.
 
@@ -163,6 +164,8 @@ pub struct TelegramConfig {
     pub invite_codes: Vec<Secret>,
     /// Webhook mode, when both the URL and the bind address are set; long polling otherwise.
     pub webhook: Option<Webhook>,
+    /// The Bot API server, when not Telegram's own (`https://api.telegram.org`).
+    pub api_url: Option<url::Url>,
 }
 
 impl TelegramConfig {
@@ -248,12 +251,48 @@ impl TelegramConfig {
                     why: "webhook mode needs both FRONTDOOR_WEBHOOK_URL and FRONTDOOR_WEBHOOK_BIND",
                 }),
             };
+        let api_url = get("TELOXIDE_API_URL").map(|u| api_url(&u)).transpose()?;
         Ok(TelegramConfig {
             token: Secret::new(token),
             allowed_users,
             invite_codes,
             webhook,
+            api_url,
         })
+    }
+}
+
+/// A Bot API server's address: `http(s)://host[:port][/path]`, without query or fragment. A
+/// trailing slash is dropped, as the method paths are appended to it.
+fn api_url(value: &str) -> Result<url::Url, ConfigError> {
+    // A value holding a token (`.../bot123:AA...`) is not printed back.
+    let shown = if value.contains("/bot") {
+        "[hidden]".to_string()
+    } else {
+        value.to_string()
+    };
+    let invalid = || {
+        ConfigError::Invalid {
+        name: "TELOXIDE_API_URL",
+        value: shown.clone(),
+        why: "must be the address of a Bot API server, e.g. http://127.0.0.1:8081 (without /bot<token>)",
+    }
+    };
+    let url = url::Url::parse(value.trim_end_matches('/')).map_err(|_| invalid())?;
+    let fits = matches!(url.scheme(), "http" | "https")
+        && url.host().is_some()
+        && !url.cannot_be_a_base()
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && !url
+            .path_segments()
+            .is_some_and(|mut s| s.any(|seg| seg.starts_with("bot") && seg.contains(':')));
+    if fits {
+        Ok(url)
+    } else {
+        Err(invalid())
     }
 }
 
@@ -357,6 +396,50 @@ mod tests {
     }
 
     #[test]
+    fn another_bot_api_server() {
+        let with = |url: &'static str| {
+            TelegramConfig::from_vars(move |n| match n {
+                "TELOXIDE_TOKEN" => Some("123456:replace-with-your-token".into()),
+                "TELOXIDE_API_URL" => Some(url.into()),
+                _ => None,
+            })
+        };
+        let c = with("http://127.0.0.1:8081/");
+        assert_eq!(
+            c.ok().and_then(|c| c.api_url).map(|u| u.to_string()),
+            Some("http://127.0.0.1:8081/".to_string())
+        );
+        let c = with("https://bot-api.example.org/telegram/");
+        assert_eq!(
+            c.ok().and_then(|c| c.api_url).map(|u| u.path().to_string()),
+            Some("/telegram".to_string())
+        );
+        for bad in [
+            "api.telegram.org",
+            "ftp://example.org",
+            "http://",
+            "http://example.org/?x=1",
+            "https://api.telegram.org/bot123:abc",
+            "not a url",
+        ] {
+            assert!(
+                matches!(
+                    with(bad),
+                    Err(ConfigError::Invalid {
+                        name: "TELOXIDE_API_URL",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+        let unset = TelegramConfig::from_vars(|n| {
+            (n == "TELOXIDE_TOKEN").then(|| "123456:replace-with-your-token".into())
+        });
+        assert_eq!(unset.map(|c| c.api_url), Ok(None));
+    }
+
+    #[test]
     fn the_example_settings_are_valid() {
         let example = include_str!("../.env.example");
         let vars: std::collections::BTreeMap<&str, &str> = example
@@ -370,6 +453,7 @@ mod tests {
             "FRONTDOOR_INVITE_CODES",
             "FRONTDOOR_WEBHOOK_URL",
             "FRONTDOOR_WEBHOOK_BIND",
+            "TELOXIDE_API_URL",
         ] {
             assert!(
                 vars.contains_key(name),

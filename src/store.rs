@@ -17,6 +17,7 @@ use std::path::Path;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sled::Transactional;
 
 use crate::dialogue::Session;
 use crate::record::Record;
@@ -31,6 +32,18 @@ const LAST_PURGE_KEY: &[u8] = b"last_purge";
 
 /// The version of the stored registration shape.
 pub const REGISTRATION_VERSION: u32 = 1;
+
+/// The version of the stored per-chat state shape (see [`Store::save_chat_state`]).
+pub const CHAT_STATE_VERSION: u32 = 1;
+
+/// What is known of an incoming message (a delivery key) already handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Its answer is saved; the reply may not have reached the caller.
+    Saved,
+    /// It was answered.
+    Replied,
+}
 
 /// How long a delivery mark is kept: Telegram keeps an undelivered update for 24 hours, so a
 /// redelivery can arrive at most that late.
@@ -124,6 +137,8 @@ pub struct Store {
     users: sled::Tree,
     /// Delivery key (e.g. a Telegram update id) -> when it was first seen.
     delivered: sled::Tree,
+    /// Small state a chat front end keeps per chat (its live keyboard, invite attempts).
+    chats: sled::Tree,
 }
 
 impl Store {
@@ -140,6 +155,7 @@ impl Store {
             owners: db.open_tree("owners")?,
             users: db.open_tree("users")?,
             delivered: db.open_tree("delivered")?,
+            chats: db.open_tree("chats")?,
             db,
         })
     }
@@ -290,6 +306,112 @@ impl Store {
             .is_ok())
     }
 
+    /// Saves a session (and the record it finished with, if any) and marks the delivery `key`
+    /// as handled, in one flushed write: a crash leaves either both or neither, so a message
+    /// delivered again after a crash is either answered afresh or known to be answered.
+    pub fn save_step(
+        &self,
+        key: &str,
+        session: &Session,
+        record: Option<&Record>,
+        delivered: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let s = encode(SESSION_VERSION, now, session)?;
+        let r = record
+            .map(|r| encode(RECORD_VERSION, now, r).map(|bytes| (r, bytes)))
+            .transpose()?;
+        let stamp = now.timestamp().to_be_bytes().to_vec();
+        (&self.sessions, &self.records, &self.owners, &self.delivered)
+            .transaction(|(sessions, records, owners, marks)| {
+                if let Some((record, bytes)) = &r {
+                    records.insert(record.reference.as_bytes(), bytes.clone())?;
+                    owners.insert(record.reference.as_bytes(), key.as_bytes())?;
+                }
+                sessions.insert(key.as_bytes(), s.clone())?;
+                marks.insert(delivered.as_bytes(), stamp.clone())?;
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                sled::transaction::TransactionError::Storage(e) => StoreError::Database(e),
+                sled::transaction::TransactionError::Abort(()) => {
+                    StoreError::Database(sled::Error::Unsupported("aborted".into()))
+                }
+            })?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Whether the delivery `key` was handled: its answer saved, or its reply sent too.
+    pub fn delivery(&self, key: &str) -> Result<Option<Delivery>, StoreError> {
+        if self.delivered.contains_key(replied_key(key))? {
+            return Ok(Some(Delivery::Replied));
+        }
+        Ok(self
+            .delivered
+            .contains_key(key.as_bytes())?
+            .then_some(Delivery::Saved))
+    }
+
+    /// Marks the delivery `key` as answered (its reply sent). Not flushed on its own (sled
+    /// writes it within half a second, or with the next flushed write): losing it in a crash
+    /// only means a redelivery shows the question once more.
+    pub fn mark_replied(&self, key: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let stamp = now.timestamp().to_be_bytes().to_vec();
+        self.delivered.insert(key.as_bytes(), stamp.clone())?;
+        self.delivered.insert(replied_key(key), stamp)?;
+        Ok(())
+    }
+
+    /// The state a chat front end keeps under `key` (e.g. a chat's live keyboard), if any.
+    pub fn chat_state<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        let Some(bytes) = self.chats.get(key.as_bytes())? else {
+            return Ok(None);
+        };
+        let (_, state) = decode::<T>("chat state", key, &bytes, CHAT_STATE_VERSION, |_, d| d)?;
+        Ok(Some(state))
+    }
+
+    /// Saves (or with `None` removes) the state kept under `key`. Not flushed on its own: sled
+    /// writes it within half a second, or with the next flushed write; call [`Store::flush`]
+    /// where losing it in a crash would matter.
+    pub fn save_chat_state<T: Serialize>(
+        &self,
+        key: &str,
+        state: Option<&T>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        match state {
+            Some(state) => {
+                let bytes = encode(CHAT_STATE_VERSION, now, state)?;
+                self.chats.insert(key.as_bytes(), bytes)?;
+            }
+            None => {
+                self.chats.remove(key.as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes chat states not saved for longer than `idle`; returns how many.
+    pub fn purge_chat_states(
+        &self,
+        now: DateTime<Utc>,
+        idle: Duration,
+    ) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for item in self.chats.iter() {
+            let (k, v) = item?;
+            let old = serde_json::from_slice::<Header>(&v).map_or(true, |h| now - h.saved > idle);
+            if old {
+                self.chats.remove(k)?;
+                removed += 1;
+            }
+        }
+        self.db.flush()?;
+        Ok(removed)
+    }
+
     /// The record with this reference.
     pub fn record(&self, reference: &str) -> Result<Option<StoredRecord>, StoreError> {
         let Some(bytes) = self.records.get(reference.trim().as_bytes())? else {
@@ -393,6 +515,11 @@ impl Store {
         self.db.flush()?;
         Ok(())
     }
+}
+
+/// Where the "replied" mark of a delivery key is kept (beside it, so purging treats both alike).
+fn replied_key(key: &str) -> Vec<u8> {
+    format!("{key}#replied").into_bytes()
 }
 
 fn encode<T: Serialize>(v: u32, saved: DateTime<Utc>, data: &T) -> Result<Vec<u8>, StoreError> {
@@ -544,6 +671,69 @@ mod tests {
         );
         assert_eq!(store.records_owned_by("telegram:7")?, Vec::<String>::new());
         assert_eq!(store.record_owner("FD-20261122-0001")?, None);
+        Ok(())
+    }
+
+    #[test]
+    fn a_step_and_its_delivery_mark_are_one_write() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Database(e.into()))?;
+        {
+            let store = Store::open(dir.path())?;
+            assert_eq!(store.delivery("telegram:1:update:5")?, None);
+            let s = Session {
+                area: Some("medway".into()),
+                ..Session::default()
+            };
+            store.save_step("telegram:9", &s, None, "telegram:1:update:5", at(1))?;
+            assert_eq!(
+                store.delivery("telegram:1:update:5")?,
+                Some(Delivery::Saved)
+            );
+        }
+        // Reopened (as after a crash): both are there.
+        let store = Store::open(dir.path())?;
+        assert_eq!(
+            store
+                .load_session("telegram:9", at(2), Duration::hours(24))?
+                .and_then(|s| s.area),
+            Some("medway".into())
+        );
+        assert_eq!(
+            store.delivery("telegram:1:update:5")?,
+            Some(Delivery::Saved)
+        );
+        store.mark_replied("telegram:1:update:5", at(1))?;
+        store.mark_replied("telegram:1:update:6", at(1))?;
+        assert_eq!(
+            store.delivery("telegram:1:update:6")?,
+            Some(Delivery::Replied)
+        );
+        store.purge(
+            at(1) + Duration::hours(49),
+            Duration::hours(24),
+            Duration::days(30),
+        )?;
+        assert_eq!(store.delivery("telegram:1:update:5")?, None);
+        Ok(())
+    }
+
+    #[test]
+    fn chat_states_round_trip_and_expire() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Database(e.into()))?;
+        let store = Store::open(dir.path())?;
+        store.save_chat_state("telegram:9", Some(&(41, "q")), at(1))?;
+        store.save_chat_state("telegram:8", Some(&(40, "r")), at(5))?;
+        assert_eq!(
+            store.chat_state::<(i32, String)>("telegram:9")?,
+            Some((41, "q".into()))
+        );
+        assert_eq!(
+            store.purge_chat_states(at(1) + Duration::hours(25), Duration::hours(24))?,
+            1
+        );
+        assert_eq!(store.chat_state::<(i32, String)>("telegram:9")?, None);
+        store.save_chat_state::<(i32, String)>("telegram:8", None, at(6))?;
+        assert_eq!(store.chat_state::<(i32, String)>("telegram:8")?, None);
         Ok(())
     }
 
