@@ -162,7 +162,7 @@ pub fn load_sources(files: Vec<(String, String)>) -> Result<RuleSet, RulesError>
     let ids: Vec<AreaId> = areas.keys().cloned().collect();
     problems.extend(validate::bank_holidays(BANK_HOLIDAYS_FILE, &bank_holidays));
     for (file, area) in areas.values() {
-        problems.extend(validate::area(file, area, &ids, &bank_holidays));
+        problems.extend(validate::area(file, area, &ids));
     }
     if !problems.is_empty() {
         return Err(RulesError { problems });

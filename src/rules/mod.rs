@@ -8,6 +8,7 @@
 //! the rest of the program, so the matcher, triage and dialogue can rely on its invariants:
 //! ids are unique, every indicator has a level and a source line, every number is well formed.
 
+pub mod bank_holidays;
 pub mod hours;
 pub mod load;
 pub mod trace;
@@ -16,9 +17,9 @@ pub mod validate;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+pub use bank_holidays::{BankHoliday, BankHolidays, MovedHoliday};
 pub use hours::{Days, OpeningHours};
 pub use load::{load_dir, load_embedded, LoadError, RulesError};
 
@@ -315,41 +316,6 @@ pub struct Contact {
     /// The seed file, when the number is taken from another document than the area's own.
     #[serde(default)]
     pub seed: Option<String>,
-}
-
-/// Bank holidays in England and Wales, as data.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BankHolidays {
-    /// Where the dates come from.
-    pub source: String,
-    /// The years covered, inclusive.
-    pub years: Vec<i32>,
-    /// The holidays.
-    #[serde(rename = "holiday")]
-    pub holidays: Vec<BankHoliday>,
-}
-
-/// One bank holiday.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BankHoliday {
-    /// The date the holiday is observed.
-    pub date: NaiveDate,
-    /// Its name.
-    pub name: String,
-}
-
-impl BankHolidays {
-    /// Whether `date` is a bank holiday.
-    pub fn contains(&self, date: NaiveDate) -> bool {
-        self.holidays.iter().any(|h| h.date == date)
-    }
-
-    /// The holiday on `date`, if any.
-    pub fn on(&self, date: NaiveDate) -> Option<&BankHoliday> {
-        self.holidays.iter().find(|h| h.date == date)
-    }
 }
 
 /// Every area's rules and the bank holidays, validated.

@@ -3,15 +3,16 @@
 //! Each check returns problems instead of failing, so that a rules author sees every mistake
 //! at once: duplicate ids, unknown levels, tiers out of order, bad phone numbers or hours.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use chrono::Datelike;
 
+use super::bank_holidays::by_rule;
 use super::load::Problem;
 use super::{Area, AreaId, BankHolidays, OpeningHours, Purpose, SCHEMA_VERSION};
 
 /// Validates one area file.
-pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays) -> Vec<Problem> {
+pub fn area(file: &str, area: &Area, all_ids: &[AreaId]) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut bad = |place: String, message: String| {
         out.push(Problem {
@@ -239,56 +240,87 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
     if area.contacts_for(Purpose::FrontDoor).next().is_none() {
         bad("[[contact]]".into(), "no front_door contact".into());
     }
-    let has_hours = area.contacts.iter().any(|c| !c.hours.is_empty());
-    if has_hours && holidays.holidays.is_empty() {
-        bad(
-            "[[contact]]".into(),
-            "opening hours are stated but no bank holidays are loaded".into(),
-        );
-    }
     out
 }
 
-/// Validates the bank holidays file: every year it claims is present and dates are in range.
+/// Validates the bank holidays file: the years it vouches for make sense, and every one-off
+/// change moves a holiday the rules give or adds a day that is not already one.
 pub fn bank_holidays(file: &str, holidays: &BankHolidays) -> Vec<Problem> {
     let mut out = Vec::new();
-    let years: BTreeSet<i32> = holidays.years.iter().copied().collect();
-    if years.is_empty() {
+    let mut bad = |place: String, message: String| {
         out.push(Problem {
             file: file.into(),
-            place: "years".into(),
-            message: "no years listed".into(),
-        });
+            place,
+            message,
+        })
+    };
+    if holidays.first_year < 1583 || holidays.first_year > holidays.reviewed {
+        bad(
+            "first_year".into(),
+            format!(
+                "{} must be a Gregorian year no later than `reviewed` ({})",
+                holidays.first_year, holidays.reviewed
+            ),
+        );
+    }
+    if !(0..=10).contains(&holidays.horizon) {
+        bad(
+            "horizon".into(),
+            format!(
+                "{} years: one-off changes are announced a few years ahead at most; use 0 to 10",
+                holidays.horizon
+            ),
+        );
+    }
+    if holidays.source.trim().is_empty() {
+        bad("source".into(), "say where the dates come from".into());
     }
     let mut seen = HashSet::new();
-    for h in &holidays.holidays {
-        if !years.contains(&h.date.year()) {
-            out.push(Problem {
-                file: file.into(),
-                place: format!("holiday {}", h.date),
-                message: "year not listed in `years`".into(),
-            });
+    for m in &holidays.moved {
+        let place = format!("moved {}", m.from);
+        if !by_rule(m.from.year()).iter().any(|h| h.date == m.from) {
+            bad(
+                place.clone(),
+                "`from` is not a bank holiday the rules give".into(),
+            );
         }
-        if !seen.insert(h.date) {
-            out.push(Problem {
-                file: file.into(),
-                place: format!("holiday {}", h.date),
-                message: "duplicate date".into(),
-            });
+        if m.to.year() != m.from.year() {
+            bad(place.clone(), "a holiday moves within its year".into());
+        }
+        if by_rule(m.to.year()).iter().any(|h| h.date == m.to) {
+            bad(place.clone(), "`to` is already a bank holiday".into());
+        }
+        if !seen.insert(m.to) {
+            bad(place, format!("{} is listed twice", m.to));
         }
     }
-    for year in years {
-        let n = holidays
-            .holidays
-            .iter()
-            .filter(|h| h.date.year() == year)
-            .count();
-        if n < 8 {
-            out.push(Problem {
-                file: file.into(),
-                place: format!("year {year}"),
-                message: format!("England and Wales have 8 bank holidays a year; found {n}"),
-            });
+    for e in &holidays.extra {
+        let place = format!("extra {}", e.date);
+        if by_rule(e.date.year()).iter().any(|h| h.date == e.date) {
+            bad(place.clone(), "already a bank holiday by the rules".into());
+        }
+        if !seen.insert(e.date) {
+            bad(place.clone(), format!("{} is listed twice", e.date));
+        }
+        if e.name.trim().is_empty() {
+            bad(place, "needs a name".into());
+        }
+    }
+    for d in holidays
+        .moved
+        .iter()
+        .map(|m| m.to)
+        .chain(holidays.extra.iter().map(|e| e.date))
+    {
+        if !holidays.sure_years().contains(&d.year()) {
+            bad(
+                format!("change {d}"),
+                format!(
+                    "outside the years the file vouches for ({}-{})",
+                    holidays.first_year,
+                    holidays.reviewed + holidays.horizon
+                ),
+            );
         }
     }
     out
