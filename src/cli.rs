@@ -11,7 +11,7 @@ use chrono::NaiveDateTime;
 use serde_json::json;
 
 use frontdoor::assess::{assess as assess_text, Assessment};
-use frontdoor::contacts::{self, CallNowJson};
+use frontdoor::contacts::{self, CallNowJson, Urgency};
 use frontdoor::eval::{self, Case, Prediction};
 use frontdoor::matcher::Matcher;
 use frontdoor::rules::{self, Area, RuleSet};
@@ -67,12 +67,27 @@ pub fn rules_export(only: Option<&str>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `frontdoor contacts --area ID [--at T] [--json]`.
-pub fn contacts(id: &str, at: Option<&str>, as_json: bool) -> Result<ExitCode> {
-    let rules = load()?;
+/// The built-in rules with this deployment's settings applied (front door hours).
+fn load_deployed() -> Result<RuleSet> {
+    let mut rules = load()?;
+    let config = frontdoor::config::Config::load().context("configuration")?;
+    rules.set_front_door_hours(&config.front_door_hours)?;
+    Ok(rules)
+}
+
+/// `frontdoor contacts --area ID [--at T] [--tier N | --immediate] [--json]`.
+pub fn contacts(
+    id: &str,
+    at: Option<&str>,
+    tier: Option<u8>,
+    immediate: bool,
+    as_json: bool,
+) -> Result<ExitCode> {
+    let rules = load_deployed()?;
     let area = area(&rules, id)?;
     let at = at_or_now(at)?;
-    let answer = contacts::call_now(area, &rules.bank_holidays, at)?;
+    let urgency = Urgency::of(tier, immediate);
+    let answer = contacts::route(area, &rules.bank_holidays, urgency, at)?;
     if as_json {
         println!(
             "{}",
@@ -85,12 +100,22 @@ pub fn contacts(id: &str, at: Option<&str>, as_json: bool) -> Result<ExitCode> {
         area.meta.name,
         at.format("%A %-d %B %Y, %H:%M (UK time)")
     );
+    let what = match urgency {
+        Urgency::Immediate => "a child in immediate danger".to_string(),
+        Urgency::Tier(t) => format!(
+            "a concern at tier {t} ({})",
+            area.level_for_tier(t).map_or("", |l| l.name.as_str())
+        ),
+        Urgency::Unassessed => "a concern that may not wait (not yet assessed)".to_string(),
+    };
+    println!("For {what}:");
+    for line in answer.lines(at) {
+        println!("  {line}");
+    }
     println!(
         "If a child is in immediate danger: call {} ({}).",
         answer.emergency.number, answer.emergency.service
     );
-    println!("Call now: {} on {}", answer.now.service, answer.now.number);
-    println!("  {}", answer.reason);
     println!();
     println!("All numbers in {}:", area.meta.document);
     for c in &area.contacts {

@@ -214,10 +214,11 @@ fn every_area_routine_early_help_with_consent() {
             "{}",
             record.consent.status
         );
-        // The number to call now is the area's, from the rules.
-        let call = frontdoor::contacts::call_now(
+        // The number to call is the area's, from the rules, for this level at this moment.
+        let call = frontdoor::contacts::route(
             area,
             &rules.bank_holidays,
+            frontdoor::contacts::Urgency::of(Some(outcome.tier), outcome.immediate),
             frontdoor::app::uk_local(now()),
         )
         .expect("call now");
@@ -640,7 +641,7 @@ fn quick_advice_without_a_consultation() {
     let replies = h.send(&area.meta.name);
     let text = said(&replies);
     assert!(
-        text.contains("Quick advice") && text.contains("Call now"),
+        text.contains("Quick advice") && text.contains("Who to call"),
         "{text}"
     );
     // The consultation itself has not moved on past the first question.

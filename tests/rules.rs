@@ -257,16 +257,17 @@ fn medway_at_night_at_the_weekend() {
 }
 
 #[test]
-fn no_stated_hours_gives_the_front_door_with_the_fallback_on_weekdays() {
+fn no_stated_hours_assumes_office_hours_and_says_so() {
     let rules = load_embedded().expect("valid");
     let area = rules.area("warwickshire").expect("area");
     let at = parse_local("2026-11-24T10:00").expect("time");
     let answer = call_now(area, &rules.bank_holidays, at).expect("contacts");
     assert_eq!(answer.now.number, "01926 414144");
+    assert!(answer.reason.contains("assumed hours"), "{}", answer.reason);
     assert!(
-        answer.reason.contains("states no opening hours"),
-        "{}",
-        answer.reason
+        answer.warnings[0].contains("states no opening hours"),
+        "{:?}",
+        answer.warnings
     );
     assert_eq!(
         answer.fallback.map(|c| c.number.as_str()),

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::answers::{self, Address, ChildAge, ContactDetail};
 use super::{Choice, Condition, Script, Step, StepKind};
-use crate::contacts::{self, CallNow};
+use crate::contacts::{self, CallNow, Urgency};
 use crate::matcher::Matcher;
 use crate::record::{self, AreaInfo, ConfirmedIndicator, NumberGiven, OutcomeInfo, Record};
 use crate::rules::{Area, ConsentKind, ConsentScope, Indicator, RuleSet};
@@ -788,34 +788,36 @@ impl Engine {
 
     // ----- Safety ---------------------------------------------------------------------------
 
-    fn call_now<'r>(&'r self, area: &'r Area, now: NaiveDateTime) -> Option<CallNow<'r>> {
-        contacts::call_now(area, &self.rules.bank_holidays, now).ok()
+    fn call_now<'r>(
+        &'r self,
+        area: &'r Area,
+        urgency: Urgency,
+        now: NaiveDateTime,
+    ) -> Option<CallNow<'r>> {
+        contacts::route(area, &self.rules.bank_holidays, urgency, now).ok()
     }
 
-    fn call_now_text(&self, s: &mut Session, area: &Area, now: NaiveDateTime, why: &str) -> String {
-        let mut t = String::new();
-        match self.call_now(area, now) {
+    /// Who to call in `area` for `urgency` now, as one paragraph; the numbers are noted as given.
+    fn call_now_text(
+        &self,
+        s: &mut Session,
+        area: &Area,
+        urgency: Urgency,
+        now: NaiveDateTime,
+        why: &str,
+    ) -> String {
+        match self.call_now(area, urgency, now) {
             Some(c) => {
-                let _ = write!(
-                    t,
-                    "{} ({}): call {} on {}. {}",
-                    area.meta.name, area.meta.front_door, c.now.service, c.now.number, c.reason
-                );
-                s.give_number(&c.now.service, &c.now.number, why);
-                if let Some(f) = c.fallback {
-                    let _ = write!(t, " If there is no answer: {} on {}.", f.service, f.number);
-                    s.give_number(
-                        &f.service,
-                        &f.number,
-                        "if the line to call now does not answer",
-                    );
-                }
+                give_numbers(s, &c, why);
+                format!(
+                    "{} ({}): {}",
+                    area.meta.name,
+                    area.meta.front_door,
+                    c.text(now)
+                )
             }
-            None => {
-                let _ = write!(t, "{}: call 999 if a child is in danger.", area.meta.name);
-            }
+            None => format!("{}: call 999 if a child is in danger.", area.meta.name),
         }
-        t
     }
 
     fn danger_advice(&self, s: &mut Session, now: NaiveDateTime) -> String {
@@ -832,7 +834,8 @@ impl Engine {
                 .collect(),
         };
         for a in areas {
-            let line = self.call_now_text(s, a, now, "immediate danger: after 999");
+            let line =
+                self.call_now_text(s, a, Urgency::Immediate, now, "immediate danger: after 999");
             let _ = writeln!(t, "- {line}");
         }
         t.trim_end().to_string()
@@ -995,8 +998,13 @@ impl Engine {
         let before = s.concerns.immediate;
         self.analyse_into(s, area, text);
         if s.concerns.immediate && !before {
-            let line =
-                self.call_now_text(s, area, now, "the concerns may need immediate protection");
+            let line = self.call_now_text(
+                s,
+                area,
+                Urgency::Immediate,
+                now,
+                "the concerns may need immediate protection",
+            );
             s.give_number(
                 "Police",
                 "999",
@@ -1498,29 +1506,13 @@ impl Engine {
             if completed {
                 let tier = info.as_ref().map(|o| o.tier);
                 guidance = consent_guidance(area, tier, &consent_key);
-                if let Some(c) = self.call_now(area, now) {
-                    call_now_reason =
-                        format!("{} on {}. {}", c.now.service, c.now.number, c.reason);
-                    s.give_number(&c.now.service, &c.now.number, "the line to call now");
-                    if let Some(f) = c.fallback {
-                        let _ = write!(
-                            call_now_reason,
-                            " If there is no answer: {} on {}.",
-                            f.service, f.number
-                        );
-                        s.give_number(
-                            &f.service,
-                            &f.number,
-                            "if the line to call now does not answer",
-                        );
-                    }
-                    if danger || info.as_ref().is_some_and(|o| o.immediate) {
-                        s.give_number(
-                            &c.emergency.service,
-                            &c.emergency.number,
-                            "a child in immediate danger",
-                        );
-                    }
+                let urgency = Urgency::of(
+                    tier,
+                    danger || s.concerns.immediate || info.as_ref().is_some_and(|o| o.immediate),
+                );
+                if let Some(c) = self.call_now(area, urgency, now) {
+                    call_now_reason = c.text(now);
+                    give_numbers(s, &c, "the line to call for this outcome");
                 }
                 for ts in &area.timescales {
                     next_steps.push(format!("{} ({}:{})", ts.text, area.meta.seed, ts.source));
@@ -1666,7 +1658,13 @@ impl Engine {
                         .collect(),
                 };
                 for a in areas {
-                    let line = self.call_now_text(s, a, now, "asked who to call now (/urgent)");
+                    let line = self.call_now_text(
+                        s,
+                        a,
+                        Urgency::Unassessed,
+                        now,
+                        "asked who to call now (/urgent)",
+                    );
                     let _ = writeln!(t, "- {line}");
                 }
                 out.push(Reply::Say(t.trim_end().to_string()));
@@ -1827,6 +1825,11 @@ impl Engine {
             .filter(|(i, m)| *i < 5 || m.red_flag)
             .filter_map(|(_, m)| area.indicator(&m.indicator))
             .collect();
+        let mut urgency = if analysis.immediate {
+            Urgency::Immediate
+        } else {
+            Urgency::Unassessed
+        };
         if analysis.immediate {
             t.push_str("What you describe may need immediate protection: if the child is in danger now, call 999 first.\n");
         }
@@ -1842,8 +1845,13 @@ impl Engine {
                 let tier = if analysis.immediate {
                     o.tier.max(4)
                 } else {
-                    o.tier
+                    o.tier.max(analysis.tier_floor.unwrap_or(0))
                 };
+                if !analysis.immediate && !o.immediate {
+                    urgency = Urgency::Tier(tier);
+                } else {
+                    urgency = Urgency::Immediate;
+                }
                 let level = if tier > o.tier {
                     area.level_for_tier(tier).unwrap_or(o.level)
                 } else {
@@ -1861,15 +1869,8 @@ impl Engine {
                 );
             }
         }
-        if let Some(c) = self.call_now(area, now) {
-            let _ = writeln!(
-                t,
-                "Call now: {} on {}. {}",
-                c.now.service, c.now.number, c.reason
-            );
-            if let Some(f) = c.fallback {
-                let _ = writeln!(t, "If there is no answer: {} on {}.", f.service, f.number);
-            }
+        if let Some(c) = self.call_now(area, urgency, now) {
+            let _ = writeln!(t, "Who to call: {}", c.text(now));
         }
         t.push_str("For a full consultation with a record, answer the questions (/help).");
         vec![Reply::Say(t)]
@@ -1951,6 +1952,17 @@ fn strip_word<'t>(text: &'t str, words: &[&str]) -> Option<&'t str> {
 fn short_question(q: &str) -> &str {
     let end = q.find(['?', '(', '.', ',']).unwrap_or(q.len());
     q[..end].trim()
+}
+
+/// Notes every number an answer gives, with why.
+fn give_numbers(s: &mut Session, c: &CallNow<'_>, why: &str) {
+    if c.call_999_first {
+        s.give_number(&c.emergency.service, &c.emergency.number, why);
+    }
+    s.give_number(&c.now.service, &c.now.number, why);
+    if let Some(f) = c.fallback {
+        s.give_number(&f.service, &f.number, c.fallback_when);
+    }
 }
 
 fn red_flag_caution(area: &Area, id: &str) -> String {

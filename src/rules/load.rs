@@ -34,6 +34,15 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The ids of the areas compiled into the binary (their file names), in file order.
+pub fn embedded_area_ids() -> Vec<&'static str> {
+    EMBEDDED
+        .iter()
+        .filter(|(name, _)| *name != BANK_HOLIDAYS_FILE)
+        .filter_map(|(name, _)| name.strip_suffix(".toml"))
+        .collect()
+}
+
 /// One problem in one rules file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use bank_holidays::{BankHoliday, BankHolidays, MovedHoliday};
 pub use hours::{Days, OpeningHours};
-pub use load::{load_dir, load_embedded, LoadError, RulesError};
+pub use load::{embedded_area_ids, load_dir, load_embedded, LoadError, RulesError};
 
 /// The version of the rules file format this build understands.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -73,6 +73,53 @@ pub struct Area {
     /// Timescales the document states (e.g. a decision within 24 hours).
     #[serde(rename = "timescale", default)]
     pub timescales: Vec<Timescale>,
+    /// What this deployment sets for the area (never read from a rules file).
+    #[serde(skip)]
+    pub deployment: Deployment,
+}
+
+/// What a deployment sets for an area, beyond its document: the front door's opening hours
+/// where the document states none (`FRONTDOOR_HOURS_<AREA>`, see `config.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deployment {
+    /// The front door's opening hours as set for this deployment; empty when not set.
+    pub front_door_hours: Vec<OpeningHours>,
+}
+
+/// Deployment hours could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeploymentError {
+    /// Hours were set for an area the rules do not have.
+    #[error("{setting}: there is no area {area:?} in the rules")]
+    UnknownArea {
+        /// The setting's name.
+        setting: String,
+        /// The area id.
+        area: String,
+    },
+    /// Hours were set for a front door whose document states them.
+    #[error("{setting}: {document} states the hours of {front_door} ({hours}, line {line}); remove the setting, or correct the rules file if the hours have changed")]
+    DocumentStatesHours {
+        /// The setting's name.
+        setting: String,
+        /// The document.
+        document: String,
+        /// The front door.
+        front_door: String,
+        /// The hours the document states.
+        hours: String,
+        /// Their source line.
+        line: u32,
+    },
+}
+
+/// The name of the setting that gives an area's front door hours, e.g.
+/// `FRONTDOOR_HOURS_STOKE_ON_TRENT` for `stoke-on-trent`.
+pub fn hours_setting(area_id: &str) -> String {
+    format!(
+        "FRONTDOOR_HOURS_{}",
+        area_id.to_ascii_uppercase().replace('-', "_")
+    )
 }
 
 /// Metadata about the document.
@@ -311,6 +358,11 @@ pub struct Contact {
     /// What the document says about when to use it, in its words.
     #[serde(default)]
     pub note: Option<String>,
+    /// The tiers of need (1-3) for which the document makes this line the route when nothing is
+    /// urgent (e.g. an early-help or advice line); empty for most lines. Tier 4 and immediate
+    /// danger always go to the front door or the out-of-hours team.
+    #[serde(default)]
+    pub tiers: Vec<u8>,
     /// Source line.
     pub source: u32,
     /// The seed file, when the number is taken from another document than the area's own.
@@ -340,6 +392,38 @@ impl RuleSet {
     /// Area ids, ordered.
     pub fn area_ids(&self) -> Vec<&str> {
         self.areas.keys().map(|k| k.as_str()).collect()
+    }
+
+    /// Applies a deployment's front door hours, by area id. Refuses hours for an unknown area or
+    /// for a front door whose document states its hours, naming the setting.
+    pub fn set_front_door_hours(
+        &mut self,
+        hours: &BTreeMap<String, Vec<OpeningHours>>,
+    ) -> Result<(), DeploymentError> {
+        for (id, spans) in hours {
+            let setting = hours_setting(id);
+            let Some(area) = self.areas.get_mut(&AreaId(id.clone())) else {
+                return Err(DeploymentError::UnknownArea {
+                    setting,
+                    area: id.clone(),
+                });
+            };
+            if let Some(front) = area
+                .contacts
+                .iter()
+                .find(|c| c.purpose == Purpose::FrontDoor && !c.hours.is_empty())
+            {
+                return Err(DeploymentError::DocumentStatesHours {
+                    setting,
+                    document: area.meta.document.clone(),
+                    front_door: front.service.clone(),
+                    hours: front.hours.join(", "),
+                    line: front.source,
+                });
+            }
+            area.deployment.front_door_hours = spans.clone();
+        }
+        Ok(())
     }
 }
 

@@ -230,6 +230,25 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId]) -> Vec<Problem> {
                 bad(place.clone(), e.to_string());
             }
         }
+        for t in &c.tiers {
+            if !(1..=3).contains(t) {
+                bad(
+                    place.clone(),
+                    format!("tiers: {t} is not 1-3 (tier 4 and immediate danger go to the front door or out of hours)"),
+                );
+            }
+        }
+        if !c.tiers.is_empty()
+            && !matches!(
+                c.purpose,
+                Purpose::FrontDoor | Purpose::EarlyHelp | Purpose::Consultation
+            )
+        {
+            bad(
+                place.clone(),
+                "tiers are only for front_door, early_help and consultation lines".into(),
+            );
+        }
         if c.source == 0 {
             bad(place, "missing source line".into());
         }
