@@ -1493,7 +1493,7 @@ impl Engine {
                 {
                     info = Some(OutcomeInfo {
                         level: level.name.clone(),
-                        tier: level.tier,
+                        tier: if level.covers(4) { 4 } else { level.tier },
                         immediate: true,
                         action: level.response.clone(),
                         rule: "You reported a child in immediate danger: that is treated at the highest level, whatever the indicators.".into(),
@@ -1852,11 +1852,7 @@ impl Engine {
                 } else {
                     urgency = Urgency::Immediate;
                 }
-                let level = if tier > o.tier {
-                    area.level_for_tier(tier).unwrap_or(o.level)
-                } else {
-                    o.level
-                };
+                let level = area.level_covering(tier, o.level);
                 let _ = writeln!(
                     t,
                     "If these fit, the level is {} (tier {tier}): {}",

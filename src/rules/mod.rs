@@ -161,6 +161,11 @@ pub struct Level {
     pub name: String,
     /// Position on the common scale: 1 universal, 2 early help, 3 targeted/CIN, 4 protection.
     pub tier: u8,
+    /// Every tier the level spans when it covers more than one (a level for both child in need
+    /// and child protection: `[3, 4]`); empty for just `tier`. An indicator's own tier must be
+    /// one of them, so that the level's name and the tier shown always agree.
+    #[serde(default)]
+    pub tiers: Vec<u8>,
     /// The document's description of children at this level.
     pub description: String,
     /// The document's own response: what a professional should do at this level.
@@ -195,6 +200,11 @@ pub struct Indicator {
     /// Matching aids: extra words or phrases that mean this indicator. Never shown as source text.
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// Indicators of the same document that describe the same need (e.g. an entry of a list that
+    /// repeats a row of the grid): confirmed together they count as one issue, and the need is
+    /// rated at the highest of their levels.
+    #[serde(default)]
+    pub same_need_as: Vec<String>,
 }
 
 /// The document's rule for turning indicators into a level.
@@ -221,8 +231,10 @@ pub struct DecisionStep {
     pub levels: Vec<String>,
     /// How many distinct indicators at those levels make the step apply.
     pub min_count: u32,
-    /// The level id of the outcome.
-    pub outcome: String,
+    /// The level id of the outcome; when absent, the highest level among the issues counted
+    /// (e.g. "1 YELLOW or ORANGE issue = single-agency response": one orange issue is Orange).
+    #[serde(default)]
+    pub outcome: Option<String>,
     /// The response the document gives for this outcome, when it differs from the level's.
     #[serde(default)]
     pub response: Option<String>,
@@ -463,8 +475,32 @@ impl Area {
         self.contacts.iter().filter(move |c| c.purpose == purpose)
     }
 
-    /// The level with the given tier, the lowest if several.
+    /// The level for a tier: the lowest whose own tier it is, else the highest that spans it.
     pub fn level_for_tier(&self, tier: u8) -> Option<&Level> {
-        self.levels.iter().find(|l| l.tier == tier)
+        self.levels
+            .iter()
+            .find(|l| l.tier == tier)
+            .or_else(|| self.levels.iter().rev().find(|l| l.covers(tier)))
+    }
+
+    /// `preferred` when it spans `tier`, else the level for that tier, else `preferred`.
+    pub fn level_covering<'a>(&'a self, tier: u8, preferred: &'a Level) -> &'a Level {
+        if preferred.covers(tier) {
+            preferred
+        } else {
+            self.level_for_tier(tier).unwrap_or(preferred)
+        }
+    }
+
+    /// The position of a level in the document's order (lowest first).
+    pub fn level_rank(&self, id: &str) -> usize {
+        self.levels.iter().position(|l| l.id == id).unwrap_or(0)
+    }
+}
+
+impl Level {
+    /// Whether the level spans `tier` (its own tier, or one of `tiers`).
+    pub fn covers(&self, tier: u8) -> bool {
+        tier == self.tier || self.tiers.contains(&tier)
     }
 }

@@ -85,6 +85,21 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId]) -> Vec<Problem> {
             );
         }
         last_tier = last_tier.max(level.tier);
+        if !level.tiers.is_empty() {
+            let contiguous = level.tiers.windows(2).all(|w| w[1] == w[0] + 1);
+            if !level.tiers.contains(&level.tier)
+                || !contiguous
+                || level.tiers.iter().any(|t| !(1..=4).contains(t))
+            {
+                bad(
+                    place.clone(),
+                    format!(
+                        "tiers {:?} must be consecutive tiers of 1-4, in order, including tier {}",
+                        level.tiers, level.tier
+                    ),
+                );
+            }
+        }
         if level.source == 0 {
             bad(place.clone(), "missing source line".into());
         }
@@ -118,10 +133,13 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId]) -> Vec<Problem> {
                             place.clone(),
                             format!("tier {tier} is not on the common scale 1-4"),
                         );
-                    } else if tier < level.tier {
+                    } else if !level.covers(tier) {
                         bad(
                             place.clone(),
-                            format!("tier {tier} is below its level's tier {}", level.tier),
+                            format!(
+                                "tier {tier} is not one its level {:?} spans (add it to the level's `tiers`)",
+                                level.id
+                            ),
                         );
                     }
                 }
@@ -141,6 +159,22 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId]) -> Vec<Problem> {
                 place.clone(),
                 "an indicator cannot be both immediate and positive".into(),
             );
+        }
+        for other in &ind.same_need_as {
+            match area.indicator(other) {
+                None => bad(
+                    place.clone(),
+                    format!("same_need_as: no indicator {other:?}"),
+                ),
+                Some(o) if o.id == ind.id || !o.same_need_as.is_empty() || o.positive => bad(
+                    place.clone(),
+                    format!("same_need_as: {other:?} must be another need that lists none itself"),
+                ),
+                Some(_) => {}
+            }
+        }
+        if ind.positive && !ind.same_need_as.is_empty() {
+            bad(place.clone(), "a strength has no same_need_as".into());
         }
         for k in &ind.keywords {
             if k.trim().is_empty() || k.to_lowercase() != *k {
@@ -167,7 +201,7 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId]) -> Vec<Problem> {
     }
     for (i, step) in area.decision.steps.iter().enumerate() {
         let place = format!("decision step {}", i + 1);
-        for l in step.levels.iter().chain(std::iter::once(&step.outcome)) {
+        for l in step.levels.iter().chain(step.outcome.iter()) {
             if area.level(l).is_none() {
                 bad(place.clone(), format!("level {l:?} does not exist"));
             }
