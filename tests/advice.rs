@@ -171,3 +171,89 @@ fn child_in_need_rows_bring_the_parental_agreement_rule() {
     let g = guidance(area, &situation(Some(3), Status::Agreed, vec![]));
     assert!(g.rules.iter().any(|r| r.contains(":300)")), "{:?}", g.rules);
 }
+
+mod next_steps {
+    use super::rules;
+    use frontdoor::advice::next_steps::for_outcome;
+    use frontdoor::rules::Indicator;
+
+    #[test]
+    fn warwickshire_steps_fit_the_level() {
+        let rules = rules();
+        let area = rules.area("warwickshire").expect("area");
+        let tier2 = for_outcome(area, Some(2), &[], Some("Consider initiating ...")).join("\n");
+        assert!(
+            !tier2.contains("These children require an immediate referral"),
+            "{tier2}"
+        );
+        assert!(!tier2.contains("decisive, protective action"), "{tier2}");
+        assert!(
+            tier2.contains("Single agency support; Early Support Assessment"),
+            "{tier2}"
+        );
+        assert!(tier2.contains("003_c286af2336f58c4a.txt:510"), "{tier2}");
+        assert!(tier2.contains("consultation feedback letter"), "{tier2}");
+        assert!(tier2.contains("Approximately monthly contact"), "{tier2}");
+        let tier4 = for_outcome(area, Some(4), &[], Some("other")).join("\n");
+        assert!(
+            tier4.contains("Family Help Assessment allocated"),
+            "{tier4}"
+        );
+        assert!(
+            tier4.contains("These children require an immediate referral"),
+            "{tier4}"
+        );
+        assert!(tier4.contains("consultation feedback letter"), "{tier4}");
+        assert!(!tier4.contains("Approximately monthly"), "{tier4}");
+        // Not repeated when it is already the recommended action.
+        let level = area.level("immediate-protection").expect("level");
+        let steps = for_outcome(area, Some(4), &[], Some(&level.response)).join("\n");
+        assert!(
+            !steps.contains("These children require an immediate referral"),
+            "{steps}"
+        );
+        // Nothing decided: only what goes with every outcome.
+        let none = for_outcome(area, None, &[], None);
+        assert_eq!(none.len(), 1, "{none:?}");
+    }
+
+    #[test]
+    fn medway_has_no_escalation_stages_and_rag_only_in_context() {
+        let rules = rules();
+        let area = rules.area("medway").expect("area");
+        for tier in 1..=4 {
+            let steps = for_outcome(area, Some(tier), &[], None).join("\n");
+            assert!(!steps.contains("Stage 1"), "{steps}");
+            assert!(!steps.contains("managers insight"), "{steps}");
+            assert!(steps.contains("within 24 hours"), "{steps}");
+            if tier >= 3 {
+                assert!(
+                    steps.contains("how quickly they are made: \"RED – 4HRS ENQUIRY"),
+                    "{steps}"
+                );
+            } else {
+                assert!(!steps.contains("RED"), "{steps}");
+            }
+        }
+    }
+
+    #[test]
+    fn salford_private_fostering_only_when_it_is_the_concern() {
+        let rules = rules();
+        let area = rules.area("salford").expect("area");
+        let other: &Indicator = area
+            .indicators
+            .iter()
+            .find(|i| i.level == "getting-more-help" && !i.id.starts_with("pf-"))
+            .expect("a need");
+        let steps = for_outcome(area, Some(3), &[other], None).join("\n");
+        assert!(!steps.contains("Private fostering"), "{steps}");
+        assert!(steps.contains("Section 47"), "{steps}");
+        let pf = area.indicator("pf-3-01").expect("private fostering");
+        let steps = for_outcome(area, Some(3), &[pf], None).join("\n");
+        assert!(steps.contains("Private fostering"), "{steps}");
+        let steps = for_outcome(area, Some(2), &[], None).join("\n");
+        assert!(!steps.contains("as quickly as possible"), "{steps}");
+        assert!(!steps.contains("escalation"), "{steps}");
+    }
+}

@@ -2,3 +2,4 @@
 //! said: consent guidance ([`consent`]) and the next steps that fit the level ([`next_steps`]).
 
 pub mod consent;
+pub mod next_steps;

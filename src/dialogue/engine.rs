@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::answers::{self, Address, ChildAge, ContactDetail};
 use super::{Choice, Condition, Script, Step, StepKind};
-use crate::advice::consent;
+use crate::advice::{consent, next_steps};
 use crate::contacts::{self, CallNow, Urgency};
 use crate::matcher::Matcher;
 use crate::record::{self, AreaInfo, ConfirmedIndicator, NumberGiven, OutcomeInfo, Record};
@@ -1677,9 +1677,12 @@ impl Engine {
                     call_now_reason = c.text(now);
                     give_numbers(s, &c, "the line to call for this outcome");
                 }
-                for ts in &area.timescales {
-                    next_steps.push(format!("{} ({}:{})", ts.text, area.meta.seed, ts.source));
-                }
+                next_steps.extend(next_steps::for_outcome(
+                    area,
+                    tier,
+                    &confirmed,
+                    info.as_ref().map(|o| o.action.as_str()),
+                ));
             }
             outcome = info;
         }

@@ -73,6 +73,9 @@ pub struct Area {
     /// Timescales the document states (e.g. a decision within 24 hours).
     #[serde(rename = "timescale", default)]
     pub timescales: Vec<Timescale>,
+    /// What the document says happens next (e.g. the outcomes of a front door conversation).
+    #[serde(rename = "next_step", default)]
+    pub next_steps: Vec<Timescale>,
     /// What this deployment sets for the area (never read from a rules file).
     #[serde(skip)]
     pub deployment: Deployment,
@@ -304,7 +307,7 @@ pub struct Requirement {
     pub source: u32,
 }
 
-/// A timescale the document states.
+/// A timescale or a next step the document states, and the outcomes it is shown with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Timescale {
@@ -314,6 +317,35 @@ pub struct Timescale {
     pub text: String,
     /// Source line.
     pub source: u32,
+    /// The tiers of the outcome it is shown with; absent for every outcome, `[]` for none (kept
+    /// for reference, e.g. the stages of a professional-disagreement escalation).
+    #[serde(default)]
+    pub tiers: Option<Vec<u8>>,
+    /// Only shown when one of these indicators was confirmed (e.g. private fostering).
+    #[serde(default)]
+    pub indicators: Vec<String>,
+    /// The product's words that put the document's words in context, shown before them
+    /// (e.g. "If MASH makes enquiries about your referral, their urgency is rated").
+    #[serde(default)]
+    pub context: Option<String>,
+}
+
+impl Timescale {
+    /// Whether it is shown with an outcome at `tier` (`None`: no level decided) for these
+    /// confirmed indicator ids.
+    pub fn shown_with(&self, tier: Option<u8>, confirmed: &[&str]) -> bool {
+        let tier_ok = match (&self.tiers, tier) {
+            (None, _) => true,
+            (Some(ts), Some(t)) => ts.contains(&t),
+            (Some(_), None) => false,
+        };
+        let indicator_ok = self.indicators.is_empty()
+            || self
+                .indicators
+                .iter()
+                .any(|i| confirmed.contains(&i.as_str()));
+        tier_ok && indicator_ok
+    }
 }
 
 /// What a phone number is for.

@@ -229,6 +229,11 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId]) -> Vec<Problem> {
             area.timescales
                 .iter()
                 .map(|t| ("timescale", &t.id, t.source, &t.text)),
+        )
+        .chain(
+            area.next_steps
+                .iter()
+                .map(|t| ("next_step", &t.id, t.source, &t.text)),
         );
     for (kind, id, source, text) in items {
         let place = format!("{kind} {id:?}");
@@ -240,6 +245,30 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId]) -> Vec<Problem> {
         }
         if text.trim().is_empty() {
             bad(place, "empty text".into());
+        }
+    }
+    for (kind, t) in area
+        .timescales
+        .iter()
+        .map(|t| ("timescale", t))
+        .chain(area.next_steps.iter().map(|t| ("next_step", t)))
+    {
+        let place = format!("{kind} {:?}", t.id);
+        for tier in t.tiers.iter().flatten() {
+            if !(1..=4).contains(tier) {
+                bad(
+                    place.clone(),
+                    format!("tiers: {tier} is not on the common scale 1-4"),
+                );
+            }
+        }
+        for i in &t.indicators {
+            if area.indicator(i).is_none() {
+                bad(place.clone(), format!("indicators: no indicator {i:?}"));
+            }
+        }
+        if t.context.as_deref().is_some_and(|c| c.trim().is_empty()) {
+            bad(place, "context must not be empty when given".into());
         }
     }
     if area.consent.is_empty() {
