@@ -138,8 +138,21 @@ fn subject(text: &str) -> Option<&'static str> {
     let t = text.to_lowercase();
     SUBJECTS
         .iter()
-        .find(|(_, words)| words.iter().any(|w| t.contains(w)))
+        .find(|(_, words)| words.iter().any(|w| named(&t, w)))
         .map(|(name, _)| *name)
+}
+
+/// Whether `word` occurs in `text` other than after "without", "no signs of" or "no evidence
+/// of" in its clause ("without links to exploitation" names no exploitation; "not protected from
+/// abuse" still names abuse).
+fn named(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(at, _)| {
+        let clause_start = text[..at].rfind(['.', ',', ';', ':']).map_or(0, |i| i + 1);
+        let before = format!(" {} ", &text[clause_start..at]);
+        !["without", "no signs of", "no evidence of"]
+            .iter()
+            .any(|n| before.contains(&format!(" {n} ")))
+    })
 }
 
 /// What was described that makes telling the family first unsafe, in plain words: a reported
@@ -235,6 +248,9 @@ pub fn guidance(area: &Area, situation: &Situation) -> Guidance {
         (Some(3), Status::Agreed) => "Targeted help and child in need (s17) services are voluntary; the family's agreement lets the front door go ahead.".to_string(),
         (Some(3), Status::Refused) => "Targeted help and child in need (s17) services are voluntary and need consent. Record the refusal and the family's reasons; if you believe the child is suffering or likely to suffer significant harm, call the front door anyway.".to_string(),
         (Some(3), _) => "Targeted help and child in need services need consent: talk to the parents or carers about your concerns and ask for their agreement before the referral, unless that would put the child at risk; if you are unsure, talk it through with the front door first.".to_string(),
+        (Some(1), Status::Agreed) => "Universal services work with the family's agreement, and they have agreed: go ahead with the help on offer.".to_string(),
+        (Some(1), Status::Refused) => "Universal help is voluntary: record that the family refused, keep offering it, and talk to the front door if your concerns grow.".to_string(),
+        (Some(1), _) => "At this level universal services meet the child's needs with the family's agreement: talk to the parents or carers about what you have noticed and the help on offer, and record what they say.".to_string(),
         (_, Status::Agreed) => "Early help is voluntary and the family has agreed: you can go ahead (for example with an Early Help Assessment).".to_string(),
         (_, Status::Refused) => "Early help is voluntary: without consent it cannot go ahead. Record the refusal, keep offering support, and call the front door if your concerns grow.".to_string(),
         (_, _) => "Early help needs the family's consent. Tell the parents or carers, in plain words, what you are worried about and what help could offer; ask for their agreement and record their answer. Then make the request.".to_string(),
@@ -338,6 +354,11 @@ mod tests {
             Some("domestic abuse")
         );
         assert_eq!(subject("Child has over 10% absence"), None);
+        assert_eq!(
+            subject("Occasionally missing school or home without links to exploitation or family issues."),
+            None
+        );
+        assert_eq!(subject("Child is not protected from abuse"), Some("abuse"));
         assert_eq!(list(&["a".into(), "b".into(), "c".into()]), "a, b and c");
     }
 }

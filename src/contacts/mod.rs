@@ -160,7 +160,11 @@ impl CallNow<'_> {
                 Some(c) => c.to_uppercase().collect::<String>() + first.as_str(),
                 None => String::new(),
             };
-            format!("{when}: {} on {}.", f.service, f.number)
+            let emergency = match self.timing {
+                Timing::WhenOpen(_) => ", or 999 in an emergency",
+                Timing::Now => "",
+            };
+            format!("{when}: {} on {}{emergency}.", f.service, f.number)
         })
     }
 
@@ -295,11 +299,11 @@ pub fn route<'a>(
                 answer.fallback_when =
                     "if things change or you think a child is at risk before then";
                 let safety = match ooh {
-                    Some(_) => "If things change or you think a child is at risk before then, call the out-of-hours line below, or 999 in an emergency.".to_string(),
-                    None => format!("If things change or you think a child is at risk before then, call 999 in an emergency or try {} on {} (the document gives no out-of-hours number).", front.service, front.number),
+                    Some(_) => " The out-of-hours line is for concerns that cannot wait.".to_string(),
+                    None => format!(" If things change or you think a child is at risk before then, call 999 in an emergency, or try {} on {} ({}'s threshold document gives no out-of-hours number).", front.service, front.number, area.meta.name),
                 };
                 answer.reason = format!(
-                    "{} is closed: {} ({}). For this level of need, call it when it opens; the out-of-hours team is for concerns that cannot wait. {safety}",
+                    "{} is closed: {} ({}). For this level of need, call it when it opens.{safety}",
                     line.service,
                     closed.phrase(),
                     where_hours(&hours),

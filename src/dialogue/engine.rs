@@ -1569,7 +1569,7 @@ impl Engine {
             let _ = writeln!(t, "Consent, required: {r}");
         }
         if !record.call_now_reason.is_empty() {
-            let _ = writeln!(t, "Call now: {}", record.call_now_reason);
+            let _ = writeln!(t, "Who to call: {}", record.call_now_reason);
         }
         for step in &record.next_steps {
             let _ = writeln!(t, "Next: {step}");
