@@ -251,7 +251,7 @@ pub fn route<'a>(
     let mut warnings = Vec::new();
     if front_hours.basis == HoursBasis::Assumed {
         warnings.push(format!(
-            "{}'s threshold document states no opening hours for {} and none are set for this service, so I assume it is open on weekdays 08:00-18:00, except bank holidays. That is an assumption: check the hours with the council.",
+            "The {} threshold document states no opening hours for {} and none are set for this service, so I assume it is open on weekdays 08:00-18:00, except bank holidays. That is an assumption: check the hours with the council.",
             area.meta.name, front.service
         ));
     }
@@ -300,7 +300,7 @@ pub fn route<'a>(
                     "if things change or you think a child is at risk before then";
                 let safety = match ooh {
                     Some(_) => " The out-of-hours line is for concerns that cannot wait.".to_string(),
-                    None => format!(" If things change or you think a child is at risk before then, call 999 in an emergency, or try {} on {} ({}'s threshold document gives no out-of-hours number).", front.service, front.number, area.meta.name),
+                    None => format!(" If things change or you think a child is at risk before then, call 999 in an emergency, or try {} on {} (the {} threshold document gives no out-of-hours number).", front.service, front.number, area.meta.name),
                 };
                 answer.reason = format!(
                     "{} is closed: {} ({}). For this level of need, call it when it opens.{safety}",
@@ -338,7 +338,7 @@ pub fn route<'a>(
         }
         (Err(closed), None) => {
             answer.reason = format!(
-                "{lead}{} may be closed: {} ({}), and {}'s threshold document gives no out-of-hours number. Call it in case it is answered; if a child is in danger, call 999.",
+                "{lead}{} may be closed: {} ({}), and the {} threshold document gives no out-of-hours number. Call it in case it is answered; if a child is in danger, call 999.",
                 front.service,
                 closed.phrase(),
                 where_hours(&front_hours),
