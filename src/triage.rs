@@ -231,7 +231,8 @@ pub fn decide<'a>(area: &'a Area, confirmed: &[&'a Indicator]) -> Option<Outcome
 }
 
 impl<'a> Outcome<'a> {
-    /// Takes a higher tier; at the same tier, a higher level of the document.
+    /// Takes a higher tier; at the same tier, the level whose own tier it is (Getting More Help
+    /// rather than a child-in-need row of Getting Risk Support), else a higher level.
     fn raise(
         &mut self,
         area: &Area,
@@ -241,8 +242,8 @@ impl<'a> Outcome<'a> {
         rule: String,
         source: u32,
     ) {
-        let higher = tier > self.tier
-            || (tier == self.tier && area.level_rank(&level.id) > area.level_rank(&self.level.id));
+        let key = |l: &Level| (l.tier == tier, area.level_rank(&l.id));
+        let higher = tier > self.tier || (tier == self.tier && key(level) > key(self.level));
         if higher {
             self.tier = tier;
             self.level = level;
