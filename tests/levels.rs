@@ -120,6 +120,11 @@ fn salford_s20_with_agreement_is_child_in_need() {
     assert_eq!((o.level.id.as_str(), o.tier), ("getting-risk-support", 3));
     let o = outcome(a, &["care-4-02"]);
     assert_eq!(o.tier, 4, "a lost or abandoned child stays at tier 4");
+    // With a Getting More Help row, the outcome is named by the level whose own tier it is.
+    let o = outcome(a, &["care-4-04", "s17-3-01"]);
+    assert_eq!((o.level.id.as_str(), o.tier), ("getting-more-help", 3));
+    let o = outcome(a, &["s17-3-01", "care-4-04"]);
+    assert_eq!((o.level.id.as_str(), o.tier), ("getting-more-help", 3));
 }
 
 #[test]
