@@ -948,3 +948,55 @@ fn a_record_carries_the_chosen_areas_numbers_and_999_only() {
         );
     }
 }
+
+#[test]
+fn a_dropped_domestic_abuse_indicator_still_keeps_the_family_from_being_told_first() {
+    let rules = embedded();
+    let area = rules.area("warwickshire").expect("area").clone();
+    let early = indicator_at(&area, 2).expect("an early-support need");
+    let h = Harness::new(rules);
+    let mut answers = routine(&area);
+    answers.insert(
+        "concerns",
+        "Mum told me there was domestic abuse from her ex in the past, he has moved out now".into(),
+    );
+    answers.insert("consent", "not asked yet".into());
+    answers.insert("confirm_drop", "yes".into());
+    // Drop what the matcher found, then confirm one early-support need that names no abuse.
+    let mut added = false;
+    let mut all = h.send_input(Input::Start);
+    for _ in 0..80 {
+        if finished(&all).is_some() {
+            break;
+        }
+        let line = match all.last() {
+            Some(Reply::ConfirmMatches(m)) if !added => {
+                assert!(
+                    m.items.iter().any(|i| i.text.contains("domestic abuse")),
+                    "{m:?}"
+                );
+                added = true;
+                "none".to_string()
+            }
+            Some(Reply::ConfirmMatches(_)) => "yes".to_string(),
+            Some(Reply::Ask(q)) => match q.step.as_str() {
+                "summary" => "yes".to_string(),
+                "follow_up" => "both".to_string(),
+                "concerns" if added => format!("add {early}"),
+                step => answers[step].clone(),
+            },
+            other => panic!("unexpected {other:?}"),
+        };
+        all.extend(h.send(&line));
+    }
+    let record = finished(&all).expect("finished");
+    assert_eq!(record.outcome.as_ref().map(|o| o.tier), Some(2));
+    let headline = &record.consent.guidance[0];
+    assert!(
+        headline.starts_with(
+            "You described domestic abuse (in what you said, although you removed the indicator)"
+        ),
+        "{headline}"
+    );
+    assert!(!headline.contains("Tell the parents"), "{headline}");
+}

@@ -289,6 +289,9 @@ pub struct Concerns {
     pub pending_drop: Vec<String>,
     /// Red-flag indicators the caller confirmed were wrong (removed; the safety advice stays).
     pub withdrawn: Vec<String>,
+    /// Every indicator the caller dropped, so that what was described still counts for the
+    /// consent guidance.
+    pub dropped: Vec<String>,
 }
 
 impl Concerns {
@@ -1072,6 +1075,7 @@ impl Engine {
         s.concerns.red_flags.clear();
         s.concerns.pending_drop.clear();
         s.concerns.withdrawn.clear();
+        s.concerns.dropped.clear();
         s.answers.remove("concerns");
         s.order.retain(|x| x != "concerns");
         if let Some(area) = s.area.as_deref().and_then(|a| self.rules.area(a)) {
@@ -1248,6 +1252,8 @@ impl Engine {
             } else if red {
                 ask.push(c.indicator.clone());
                 kept.push(c);
+            } else if !s.concerns.dropped.contains(&c.indicator) {
+                s.concerns.dropped.push(c.indicator.clone());
             }
         }
         s.concerns.candidates = kept;
@@ -1328,6 +1334,9 @@ impl Engine {
             s.concerns.candidates.retain(|c| c.indicator != id);
             if !s.concerns.withdrawn.contains(&id) {
                 s.concerns.withdrawn.push(id.clone());
+            }
+            if !s.concerns.dropped.contains(&id) {
+                s.concerns.dropped.push(id.clone());
             }
             out.push(Reply::Say(red_flag_caution(area, &id)));
         } else {
@@ -1642,10 +1651,12 @@ impl Engine {
             }
             if completed {
                 let tier = info.as_ref().map(|o| o.tier);
-                let withdrawn: Vec<&Indicator> = s
+                // Dropped indicators still count (unless the caller added them back).
+                let dropped: Vec<&Indicator> = s
                     .concerns
-                    .withdrawn
+                    .dropped
                     .iter()
+                    .filter(|id| !confirmed.iter().any(|c| &&c.id == id))
                     .filter_map(|id| area.indicator(id))
                     .collect();
                 let situation = consent::Situation {
@@ -1661,7 +1672,7 @@ impl Engine {
                         danger,
                         &s.concerns.red_flags,
                         &confirmed,
-                        &withdrawn,
+                        &dropped,
                     ),
                 };
                 let advice = consent::guidance(area, &situation);
