@@ -134,7 +134,8 @@ impl Config {
     /// Reads `.env` (if present) and then the process environment.
     pub fn load() -> Result<Config, ConfigError> {
         let _ = dotenvy::dotenv();
-        check_hours_names(std::env::vars().map(|(name, _)| name))?;
+        // vars_os: a variable that is not valid Unicode must not panic here.
+        check_hours_names(std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()))?;
         Config::from_vars(|name| std::env::var(name).ok())
     }
 
