@@ -463,6 +463,7 @@ mod tests {
                 check_hours_names([name.clone()].into_iter()).is_ok(),
                 "{name}"
             );
+            let value = value.trim_matches('"');
             assert!(parse_hours(&name, value).is_ok(), "{name}={value}");
         }
         let telegram = TelegramConfig::from_vars(get);
