@@ -31,6 +31,9 @@ pub enum AppError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The configured front door hours cannot be applied.
+    #[error(transparent)]
+    Hours(#[from] crate::rules::DeploymentError),
     /// The configured default area is not in the rules.
     #[error("FRONTDOOR_AREA={0:?} is not an area in the rules (use one of: {1})")]
     UnknownArea(String, String),
@@ -64,10 +67,11 @@ impl App {
     /// Opens the application on the given rules and script.
     pub fn new(
         config: Config,
-        rules: RuleSet,
+        mut rules: RuleSet,
         script: Script,
         now: DateTime<Utc>,
     ) -> Result<App, AppError> {
+        rules.set_front_door_hours(&config.front_door_hours)?;
         if let Some(a) = &config.default_area {
             if rules.area(a).is_none() {
                 return Err(AppError::UnknownArea(

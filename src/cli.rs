@@ -11,7 +11,7 @@ use chrono::NaiveDateTime;
 use serde_json::json;
 
 use frontdoor::assess::{assess as assess_text, Assessment};
-use frontdoor::contacts::{self, CallNowJson};
+use frontdoor::contacts::{self, CallNowJson, Urgency};
 use frontdoor::eval::{self, Case, Prediction};
 use frontdoor::matcher::Matcher;
 use frontdoor::rules::{self, Area, RuleSet};
@@ -67,12 +67,27 @@ pub fn rules_export(only: Option<&str>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `frontdoor contacts --area ID [--at T] [--json]`.
-pub fn contacts(id: &str, at: Option<&str>, as_json: bool) -> Result<ExitCode> {
-    let rules = load()?;
+/// The built-in rules with this deployment's settings applied (front door hours).
+fn load_deployed() -> Result<RuleSet> {
+    let mut rules = load()?;
+    let config = frontdoor::config::Config::load().context("configuration")?;
+    rules.set_front_door_hours(&config.front_door_hours)?;
+    Ok(rules)
+}
+
+/// `frontdoor contacts --area ID [--at T] [--tier N | --immediate] [--json]`.
+pub fn contacts(
+    id: &str,
+    at: Option<&str>,
+    tier: Option<u8>,
+    immediate: bool,
+    as_json: bool,
+) -> Result<ExitCode> {
+    let rules = load_deployed()?;
     let area = area(&rules, id)?;
     let at = at_or_now(at)?;
-    let answer = contacts::call_now(area, &rules.bank_holidays, at)?;
+    let urgency = Urgency::of(tier, immediate);
+    let answer = contacts::route(area, &rules.bank_holidays, urgency, at)?;
     if as_json {
         println!(
             "{}",
@@ -85,12 +100,22 @@ pub fn contacts(id: &str, at: Option<&str>, as_json: bool) -> Result<ExitCode> {
         area.meta.name,
         at.format("%A %-d %B %Y, %H:%M (UK time)")
     );
+    let what = match urgency {
+        Urgency::Immediate => "a child in immediate danger".to_string(),
+        Urgency::Tier(t) => format!(
+            "a concern at tier {t} ({})",
+            area.level_for_tier(t).map_or("", |l| l.name.as_str())
+        ),
+        Urgency::Unassessed => "a concern that may not wait (not yet assessed)".to_string(),
+    };
+    println!("For {what}:");
+    for line in answer.lines(at) {
+        println!("  {line}");
+    }
     println!(
         "If a child is in immediate danger: call {} ({}).",
         answer.emergency.number, answer.emergency.service
     );
-    println!("Call now: {} on {}", answer.now.service, answer.now.number);
-    println!("  {}", answer.reason);
     println!();
     println!("All numbers in {}:", area.meta.document);
     for c in &area.contacts {
@@ -109,7 +134,28 @@ pub fn contacts(id: &str, at: Option<&str>, as_json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_assessment(area: &Area, a: &Assessment<'_>) {
+/// The line to call for an assessment's tier and immediacy (nothing matched: as /urgent).
+fn routed<'a>(
+    area: &'a Area,
+    rules: &RuleSet,
+    a: &Assessment<'_>,
+    at: NaiveDateTime,
+) -> Result<contacts::CallNow<'a>> {
+    let tier = (a.tier > 0).then_some(a.tier);
+    Ok(contacts::route(
+        area,
+        &rules.bank_holidays,
+        Urgency::of(tier, a.immediate),
+        at,
+    )?)
+}
+
+fn print_assessment(
+    area: &Area,
+    a: &Assessment<'_>,
+    call: &contacts::CallNow<'_>,
+    at: NaiveDateTime,
+) {
     if a.immediate {
         println!(
             "IMMEDIATE PROTECTION: call {} now, then {} on {}.",
@@ -140,22 +186,25 @@ fn print_assessment(area: &Area, a: &Assessment<'_>) {
         );
     }
     if let Some(o) = &a.outcome {
-        println!("Level of need: {} (tier {})", o.level.name, a.tier);
+        let level = area.level_covering(a.tier, o.level);
+        println!("Level of need: {} (tier {})", level.name, a.tier);
         println!("Action: {}", o.action);
     }
-    println!(
-        "Call now: {} on {} — {}",
-        a.call.now.service, a.call.now.number, a.call.reason
-    );
-    println!("In an emergency: {}", a.call.emergency.number);
+    println!("Who to call: {}", call.text(at));
+    println!("In an emergency: {}", call.emergency.number);
 }
 
-fn assessment_json(id: &serde_json::Value, area: &Area, a: &Assessment<'_>) -> serde_json::Value {
+fn assessment_json(
+    id: &serde_json::Value,
+    area: &Area,
+    a: &Assessment<'_>,
+    call: &contacts::CallNow<'_>,
+) -> serde_json::Value {
     json!({
         "id": id,
         "area": area.id(),
         "tier": a.tier,
-        "level": a.outcome.as_ref().map(|o| o.level.id.clone()),
+        "level": a.outcome.as_ref().map(|o| area.level_covering(a.tier, o.level).id.clone()),
         "immediate": a.immediate,
         "red_flags": a.analysis.red_flags,
         "indicators": a.found.iter().map(|f| json!({
@@ -167,7 +216,7 @@ fn assessment_json(id: &serde_json::Value, area: &Area, a: &Assessment<'_>) -> s
             "score": (f.score * 1000.0).round() / 1000.0,
         })).collect::<Vec<_>>(),
         "action": a.outcome.as_ref().map(|o| o.action.clone()),
-        "contact": { "service": a.call.now.service, "number": a.call.now.number },
+        "contact": { "service": call.now.service, "number": call.now.number, "first": call.first_number() },
     })
 }
 
@@ -202,7 +251,8 @@ pub fn assess(
             bail!("give the concern as text, e.g. frontdoor assess --area {id} \"yr 9 girl missing 3x this month\", or use --jsonl");
         };
         let a = assess_text(area, &matcher, &rules.bank_holidays, text, at)?;
-        print_assessment(area, &a);
+        let call = routed(area, &rules, &a, at)?;
+        print_assessment(area, &a, &call, at);
         return Ok(ExitCode::SUCCESS);
     }
     let stdin = std::io::stdin();
@@ -234,7 +284,8 @@ pub fn assess(
         };
         let a = assess_text(area, &matcher, &rules.bank_holidays, text, at)?;
         let id = value.get("id").cloned().unwrap_or(serde_json::Value::Null);
-        let mut line = assessment_json(&id, area, &a);
+        let call = routed(area, &rules, &a, at)?;
+        let mut line = assessment_json(&id, area, &a, &call);
         if explain {
             line["explain"] = explanation(area, &a);
         }

@@ -6,6 +6,12 @@
 //! | `FRONTDOOR_RETENTION_DAYS`    | `30`     | records are purged after this many days          |
 //! | `FRONTDOOR_SESSION_IDLE_HOURS`| `24`     | an unfinished consultation expires after this    |
 //! | `FRONTDOOR_AREA`              | none     | a deployment's fixed area (the area question is skipped) |
+//! | `FRONTDOOR_HOURS_<AREA>`      | none     | a front door's opening hours where its document states none, e.g. `FRONTDOOR_HOURS_MEDWAY="mon-thu 08:30-17:00; fri 08:30-16:30"` |
+//!
+//! `<AREA>` is the area id in capitals with `_` for `-` (`FRONTDOOR_HOURS_WARWICKSHIRE_2018`).
+//! Without it, such a front door is assumed open on weekdays 08:00-18:00 except bank holidays,
+//! and every answer says that this is an assumption. A value that cannot be read, or a name
+//! that is no area, stops the program at start with the setting named.
 //!
 //! The Telegram bot (`frontdoor telegram`) reads [`TelegramConfig`] as well:
 //!
@@ -20,12 +26,14 @@
 //!
 //! Secrets (such as a bot token) are kept in [`Secret`], which never prints its value.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use chrono::Duration;
+
+use crate::rules::{hours_setting, load::embedded_area_ids, OpeningHours};
 
 /// A value that must not appear in logs: `Debug` and `Display` print `[hidden]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -68,6 +76,24 @@ pub enum ConfigError {
         /// What would do.
         why: &'static str,
     },
+    /// An opening-hours setting cannot be read.
+    #[error("{name}={value:?}: {why} (expected e.g. \"mon-thu 08:30-17:00; fri 08:30-16:30\")")]
+    Hours {
+        /// The variable.
+        name: String,
+        /// Its value.
+        value: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A `FRONTDOOR_HOURS_` variable names no area.
+    #[error("{name} is set, but there is no such area (the hours settings are: {known})")]
+    UnknownHours {
+        /// The variable.
+        name: String,
+        /// The settings that exist.
+        known: String,
+    },
     /// A required variable is not set.
     #[error("{name} is not set: {why}")]
     Missing {
@@ -89,6 +115,8 @@ pub struct Config {
     pub session_idle_hours: u32,
     /// A deployment's fixed area id, if any.
     pub default_area: Option<String>,
+    /// Front door opening hours set for this deployment, by area id (`FRONTDOOR_HOURS_<AREA>`).
+    pub front_door_hours: BTreeMap<String, Vec<OpeningHours>>,
 }
 
 impl Default for Config {
@@ -98,6 +126,7 @@ impl Default for Config {
             retention_days: 30,
             session_idle_hours: 24,
             default_area: None,
+            front_door_hours: BTreeMap::new(),
         }
     }
 }
@@ -106,6 +135,8 @@ impl Config {
     /// Reads `.env` (if present) and then the process environment.
     pub fn load() -> Result<Config, ConfigError> {
         let _ = dotenvy::dotenv();
+        // vars_os: a variable that is not valid Unicode must not panic here.
+        check_hours_names(std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()))?;
         Config::from_vars(|name| std::env::var(name).ok())
     }
 
@@ -127,6 +158,13 @@ impl Config {
             c.session_idle_hours = positive("FRONTDOOR_SESSION_IDLE_HOURS", &v, 24 * 365)?;
         }
         c.default_area = get("FRONTDOOR_AREA").map(|a| a.to_lowercase());
+        for id in embedded_area_ids() {
+            let name = hours_setting(id);
+            if let Some(value) = get(&name) {
+                let spans = parse_hours(&name, &value)?;
+                c.front_door_hours.insert(id.to_string(), spans);
+            }
+        }
         Ok(c)
     }
 
@@ -296,6 +334,40 @@ fn api_url(value: &str) -> Result<url::Url, ConfigError> {
     }
 }
 
+/// Reads opening hours such as `mon-thu 08:30-17:00; fri 08:30-16:30`.
+pub fn parse_hours(name: &str, value: &str) -> Result<Vec<OpeningHours>, ConfigError> {
+    let invalid = |why: String| ConfigError::Hours {
+        name: name.to_string(),
+        value: value.to_string(),
+        why,
+    };
+    let mut spans = Vec::new();
+    for part in value.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let span = OpeningHours::parse(&part.to_ascii_lowercase())
+            .map_err(|e| invalid(format!("{:?}: {}", e.text, e.reason)))?;
+        spans.push(span);
+    }
+    if spans.is_empty() {
+        return Err(invalid("no opening hours given".into()));
+    }
+    Ok(spans)
+}
+
+/// Refuses a `FRONTDOOR_HOURS_` variable that names no area (a typo would otherwise leave the
+/// hours silently assumed).
+pub fn check_hours_names(names: impl Iterator<Item = String>) -> Result<(), ConfigError> {
+    let known: Vec<String> = embedded_area_ids().into_iter().map(hours_setting).collect();
+    for name in names {
+        if name.starts_with("FRONTDOOR_HOURS_") && !known.contains(&name) {
+            return Err(ConfigError::UnknownHours {
+                name,
+                known: known.join(", "),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A comma- (or whitespace-) separated list.
 fn list(value: Option<String>) -> Vec<String> {
     value
@@ -462,10 +534,62 @@ mod tests {
         }
         let get = |n: &str| vars.get(n).map(|v| v.to_string());
         assert!(Config::from_vars(get).is_ok());
+        // The commented hours examples name real settings and parse.
+        let hours: Vec<(&str, &str)> = example
+            .lines()
+            .filter_map(|l| l.strip_prefix("# FRONTDOOR_HOURS_"))
+            .filter_map(|l| l.split_once('='))
+            .collect();
+        assert_eq!(hours.len(), 4);
+        for (area, value) in hours {
+            let name = format!("FRONTDOOR_HOURS_{area}");
+            assert!(
+                check_hours_names([name.clone()].into_iter()).is_ok(),
+                "{name}"
+            );
+            let value = value.trim_matches('"');
+            assert!(parse_hours(&name, value).is_ok(), "{name}={value}");
+        }
         let telegram = TelegramConfig::from_vars(get);
         assert!(
             telegram.as_ref().is_ok_and(|t| t.webhook.is_none()),
             "{telegram:?}"
+        );
+    }
+
+    #[test]
+    fn front_door_hours_per_area() {
+        let c = Config::from_vars(|n| {
+            (n == "FRONTDOOR_HOURS_MEDWAY").then(|| "Mon-Thu 08:30-17:00; fri 08:30-16:30".into())
+        })
+        .expect("valid hours");
+        let medway = c.front_door_hours.get("medway").expect("set");
+        assert_eq!(medway.len(), 2);
+        assert_eq!(medway[1].to_string(), "Fri 08:30-16:30");
+        assert!(!c.front_door_hours.contains_key("salford"));
+        for bad in [
+            "",
+            ";",
+            "mon-fri 9-5",
+            "weekdays 08:00-18:00",
+            "mon-fri 18:00-08:00",
+        ] {
+            let e = Config::from_vars(|n| {
+                (n == "FRONTDOOR_HOURS_WARWICKSHIRE_2018").then(|| bad.to_string())
+            });
+            match (bad, e) {
+                ("", Ok(c)) => assert!(c.front_door_hours.is_empty()),
+                (_, Err(e)) => assert!(
+                    e.to_string().contains("FRONTDOOR_HOURS_WARWICKSHIRE_2018"),
+                    "{e}"
+                ),
+                (_, Ok(_)) => panic!("{bad:?} was accepted"),
+            }
+        }
+        let e = check_hours_names(["FRONTDOOR_HOURS_MEDWAAY".to_string()].into_iter());
+        assert!(e.is_err_and(|e| e.to_string().contains("FRONTDOOR_HOURS_MEDWAY")));
+        assert!(
+            check_hours_names(["FRONTDOOR_HOURS_STOKE_ON_TRENT".to_string()].into_iter()).is_ok()
         );
     }
 

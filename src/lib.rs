@@ -6,6 +6,7 @@
 //! - [`contacts`]: who to call at a given UK local time (hours, weekends, bank holidays).
 //! - [`matcher`]: free text to ranked indicators, with the words that matched and red flags.
 //! - [`triage`]: confirmed indicators to a level, tier and action by the area's decision rule.
+//! - [`advice`]: consent guidance and next steps that fit the level and what was described (pure).
 //! - [`assess`]: matcher, triage and contacts for one message (`assess`, `eval`, `/ask`).
 //! - [`eval`]: accuracy, under-triage and immediate recall figures on labelled cases.
 //! - [`dialogue`]: the consultation script as data and the pure engine that runs it.
@@ -24,6 +25,7 @@
 //! - nothing outside `telegram/` names a teloxide type;
 //! - a user's unclear input is a reply (a re-ask), never an `Err`.
 
+pub mod advice;
 pub mod app;
 pub mod assess;
 pub mod config;

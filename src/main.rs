@@ -38,6 +38,12 @@ enum Command {
         /// UK local time, YYYY-MM-DDTHH:MM (default: now).
         #[arg(long)]
         at: Option<String>,
+        /// The tier of need (1-4) on the common scale; without it, a concern not yet assessed.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4), conflicts_with = "immediate")]
+        tier: Option<u8>,
+        /// A child in immediate danger: 999 first.
+        #[arg(long)]
+        immediate: bool,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -125,7 +131,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Rules {
             command: RulesCommand::Export { area },
         }) => cli::rules_export(area.as_deref()),
-        Some(Command::Contacts { area, at, json }) => cli::contacts(&area, at.as_deref(), json),
+        Some(Command::Contacts {
+            area,
+            at,
+            tier,
+            immediate,
+            json,
+        }) => cli::contacts(&area, at.as_deref(), tier, immediate, json),
         Some(Command::Assess {
             area,
             jsonl,
