@@ -1,0 +1,219 @@
+//! Recovery: what a kill or a full disk can leave, repaired before and while opening; the
+//! permissions of the data directory; and salvage, a raw scan of the files for whatever
+//! entries can still be read when the database will not open.
+//!
+//! sled writes a snapshot of its page table at every open (`snap.<lsn>.generating`, then a
+//! rename to `snap.<lsn>`). A partial `.generating` file left by a full disk or a kill sorts
+//! after the good snapshot, so sled picks it, finds its checksum wrong and refuses to open
+//! (sled issues #1527 and #1533). The snapshot is only a cache: sled rebuilds it from the log
+//! when there is none. So a `.generating` file is always removed before opening, and if sled
+//! still reports damage, the snapshots and then the settings file (`conf`, rewritten by sled
+//! with the same settings) are set aside and opening is tried again.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::frame::{self, Header, HEADER_LEN, MAGIC};
+use super::keys::{self, KeyRing};
+use super::StoreError;
+
+/// A repair tried when sled reports damage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repair {
+    /// Set aside every snapshot: sled rebuilds its page table from the log.
+    Snapshots,
+    /// Set aside the settings file: sled writes it again.
+    Settings,
+}
+
+impl Repair {
+    /// What was done, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Repair::Snapshots => "damaged snapshots set aside; rebuilt from the log",
+            Repair::Settings => "damaged settings file set aside; written again",
+        }
+    }
+}
+
+/// The folder in the data directory where damaged files are moved.
+pub const SET_ASIDE: &str = "set-aside";
+
+/// Creates the data directory (mode 0700) and removes what is never needed on opening: partial
+/// snapshots and a key file's temporary copy.
+pub fn prepare(dir: &Path) -> Result<(), StoreError> {
+    fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+    set_mode(dir, 0o700);
+    let entries = fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let partial_snapshot = name.starts_with("snap.") && name.ends_with(".generating");
+        let partial_keys = name == format!("{}.tmp", keys::KEYS_FILE);
+        if partial_snapshot || partial_keys {
+            let path = entry.path();
+            tracing::warn!(file = %name, "removing a partial file left by an interrupted write");
+            fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies a repair; false when there was nothing to set aside.
+pub fn apply(dir: &Path, repair: Repair) -> Result<bool, StoreError> {
+    let wanted = |name: &str| match repair {
+        Repair::Snapshots => name.starts_with("snap."),
+        Repair::Settings => name == "conf",
+    };
+    let mut moved = false;
+    let aside = dir.join(SET_ASIDE);
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
+    let entries = fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !wanted(&name) {
+            continue;
+        }
+        fs::create_dir_all(&aside).map_err(|e| StoreError::io(&aside, e))?;
+        let to = aside.join(format!("{name}.{stamp}"));
+        fs::rename(entry.path(), &to).map_err(|e| StoreError::io(&to, e))?;
+        moved = true;
+    }
+    Ok(moved)
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = fs::set_permissions(path, fs::Permissions::from_mode(mode));
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+}
+
+/// Makes the data directory (and its folders) 0700 and every file in it 0600, whatever the
+/// umask was when sled created them.
+pub fn restrict_permissions(dir: &Path) {
+    set_mode(dir, 0o700);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => restrict_permissions(&path),
+            Ok(t) if t.is_file() => set_mode(&path, 0o600),
+            _ => {}
+        }
+    }
+}
+
+/// An entry found by [`salvage`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Salvaged {
+    /// Its tree.
+    pub tree: String,
+    /// Its key.
+    pub key: String,
+    /// When it was saved (Unix seconds).
+    pub saved: i64,
+    /// Its value (the versioned JSON envelope).
+    pub value: Vec<u8>,
+}
+
+/// What a salvage found.
+#[derive(Debug, Default)]
+pub struct SalvageReport {
+    /// The newest readable copy of each entry.
+    pub entries: Vec<Salvaged>,
+    /// Copies that could not be read (a destroyed key, or damaged bytes).
+    pub unreadable: usize,
+}
+
+/// Scans the raw files of the data directory (the log and any blob files) for frames, and
+/// opens every complete entry whose key is still in the key ring, keeping the newest copy of
+/// each. Works when sled will not open: it reads bytes, not sled's structures. Deleted entries
+/// stay unreadable, because their keys are gone.
+pub fn salvage(dir: &Path, ring: &KeyRing) -> Result<SalvageReport, StoreError> {
+    let mut files = vec![dir.join("db")];
+    if let Ok(blobs) = fs::read_dir(dir.join("blobs")) {
+        files.extend(blobs.flatten().map(|e| e.path()));
+    }
+    // (kid, write) -> (header, parts by index)
+    let mut writes: HashMap<([u8; 16], u64), (Header, Vec<Option<Vec<u8>>>)> = HashMap::new();
+    for path in files {
+        let Ok(bytes) = fs::read(&path) else {
+            continue;
+        };
+        let mut at = 0;
+        while let Some(pos) = find(&bytes[at..], MAGIC) {
+            let start = at + pos;
+            at = start + 1;
+            let Some(h) = Header::read(&bytes[start..]) else {
+                continue;
+            };
+            let body_at = start + HEADER_LEN;
+            let Some(body) = bytes.get(body_at..body_at + h.len as usize) else {
+                continue;
+            };
+            let slot = writes
+                .entry((h.kid, h.write))
+                .or_insert_with(|| (h, vec![None; h.count as usize]));
+            if slot.0.count == h.count && slot.0.saved == h.saved {
+                if let Some(part) = slot.1.get_mut(h.index as usize) {
+                    part.get_or_insert_with(|| body.to_vec());
+                }
+            }
+        }
+    }
+    let mut report = SalvageReport::default();
+    let mut newest: HashMap<(String, String), (u64, Salvaged)> = HashMap::new();
+    for ((kid, write), (h, parts)) in writes {
+        if parts.iter().any(Option::is_none) {
+            report.unreadable += 1;
+            continue;
+        }
+        let body: Vec<u8> = parts.into_iter().flatten().flatten().collect();
+        let plain = if h.sealed() {
+            match ring.open_sealed(&kid, &h.aad(), &body) {
+                Some(p) => p,
+                None => {
+                    report.unreadable += 1;
+                    continue;
+                }
+            }
+        } else {
+            body
+        };
+        let Some((tree, key, value)) = frame::parse_plaintext(&plain) else {
+            report.unreadable += 1;
+            continue;
+        };
+        let entry = Salvaged {
+            tree: tree.clone(),
+            key: key.clone(),
+            saved: h.saved,
+            value: value.to_vec(),
+        };
+        match newest.get(&(tree.clone(), key.clone())) {
+            Some((w, _)) if *w >= write => {}
+            _ => {
+                newest.insert((tree, key), (write, entry));
+            }
+        }
+    }
+    let mut entries: Vec<Salvaged> = newest.into_values().map(|(_, e)| e).collect();
+    entries.sort_by(|a, b| (&a.tree, &a.key).cmp(&(&b.tree, &b.key)));
+    report.entries = entries;
+    Ok(report)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The path of the data directory's sled log.
+pub fn log_path(dir: &Path) -> PathBuf {
+    dir.join("db")
+}
