@@ -234,7 +234,15 @@ pub fn restore(dir: &Path, file: &Path, options: &StoreOptions) -> Result<Summar
 pub fn salvage(dir: &Path, out: &Path, options: &StoreOptions) -> Result<Summary, StoreError> {
     let master = existing_master(dir, options)?;
     let ring = KeyRing::open(dir, master.clone())?;
-    let report = recovery::salvage(dir, &ring)?;
+    write_salvage(out, &master, recovery::scan(dir).open(&ring))
+}
+
+/// Writes what a raw scan could read as a backup file.
+pub(crate) fn write_salvage(
+    out: &Path,
+    master: &MasterKey,
+    report: recovery::SalvageReport,
+) -> Result<Summary, StoreError> {
     let mut summary = Summary {
         unreadable: report.unreadable,
         ..Summary::default()
@@ -265,6 +273,6 @@ pub fn salvage(dir: &Path, out: &Path, options: &StoreOptions) -> Result<Summary
         value: hex(&counter.to_be_bytes()),
     });
     summary.plain += 1;
-    write_file(out, &master, entries)?;
+    write_file(out, master, entries)?;
     Ok(summary)
 }

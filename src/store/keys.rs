@@ -35,6 +35,7 @@ pub const MASTER_KEY_FILE: &str = "master.key";
 const KEYS_MAGIC: &[u8; 8] = b"FDKEYS01";
 const KEYS_AAD: &[u8] = b"frontdoor key file v1";
 const PAIR_LEN: usize = 16 + KEY_LEN;
+const TOMBSTONES: &[u8; 8] = b"TOMBSTON";
 
 /// Random bytes from the operating system.
 pub fn random<const N: usize>() -> [u8; N] {
@@ -181,6 +182,9 @@ pub struct KeyRing {
     torn: bool,
     /// Keys created in memory and not yet in the file.
     pending: Vec<Kid>,
+    /// The keys destroyed by the last rewrite: their entries are removed from sled right after,
+    /// and on opening if a crash came in between.
+    tombstones: Vec<Kid>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -205,6 +209,7 @@ impl KeyRing {
             file_exists: false,
             torn: false,
             pending: Vec::new(),
+            tombstones: Vec::new(),
         };
         let mut bytes = Vec::new();
         match File::open(&path) {
@@ -240,6 +245,15 @@ impl KeyRing {
             };
             at += 4 + len;
             match ring.master.open(KEYS_AAD, record) {
+                Some(plain)
+                    if plain.starts_with(TOMBSTONES) && (plain.len() - 8) % 16 == 0 =>
+                {
+                    for kid in plain[8..].chunks_exact(16) {
+                        let mut k = [0u8; 16];
+                        k.copy_from_slice(kid);
+                        ring.tombstones.push(k);
+                    }
+                }
                 Some(pairs) => {
                     for pair in pairs.chunks_exact(PAIR_LEN) {
                         let mut kid = [0u8; 16];
@@ -282,6 +296,11 @@ impl KeyRing {
     /// Whether the ring holds `kid`.
     pub fn contains(&self, kid: &Kid) -> bool {
         self.keys.contains_key(kid)
+    }
+
+    /// The keys destroyed by the last rewrite of the file.
+    pub fn tombstones(&self) -> &[Kid] {
+        &self.tombstones
     }
 
     /// Every key id.
@@ -355,9 +374,11 @@ impl KeyRing {
     /// Destroys these keys: the file is replaced by one without them before this returns.
     pub fn destroy(&mut self, kids: &[Kid]) -> Result<usize, StoreError> {
         let mut gone = 0;
+        self.tombstones.clear();
         for kid in kids {
             if self.keys.remove(kid).is_some() {
                 gone += 1;
+                self.tombstones.push(*kid);
             }
         }
         if gone > 0 {
@@ -376,6 +397,13 @@ impl KeyRing {
         let record = self.master.seal(KEYS_AAD, &pairs)?;
         let mut bytes = KEYS_MAGIC.to_vec();
         push_record(&mut bytes, &record);
+        if !self.tombstones.is_empty() {
+            let mut t = TOMBSTONES.to_vec();
+            for kid in &self.tombstones {
+                t.extend_from_slice(kid);
+            }
+            push_record(&mut bytes, &self.master.seal(KEYS_AAD, &t)?);
+        }
         replace_file(&self.path, &bytes).map_err(|e| StoreError::io(&self.path, e))?;
         self.file_exists = true;
         self.torn = false;

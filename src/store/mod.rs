@@ -322,6 +322,8 @@ struct Inner {
     /// `None` when encryption is off.
     ring: Mutex<Option<KeyRing>>,
     writes: AtomicU64,
+    /// Problems found on opening that did not stop it.
+    problems: Mutex<Vec<String>>,
 }
 
 /// The data directory: sessions by key, records by reference, counters.
@@ -349,7 +351,7 @@ impl Store {
     /// key ring, seals values written by an older version in plain text, and destroys keys
     /// that seal nothing (left by a crash between writing a key and the value).
     pub fn open_with(dir: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
-        let db = Db::open(dir)?;
+        recovery::prepare(dir)?;
         let ring = if options.encrypt {
             let master = match &options.master {
                 Some(m) => m.clone(),
@@ -359,6 +361,12 @@ impl Store {
         } else {
             None
         };
+        // Read before sled opens: sled overwrites the end of its log after damaged bytes.
+        let scan = ring
+            .as_ref()
+            .filter(|r| !r.is_empty())
+            .map(|_| recovery::scan(dir));
+        let db = Db::open(dir)?;
         let store = Store {
             inner: Arc::new(Inner {
                 db,
@@ -366,10 +374,11 @@ impl Store {
                 writes: AtomicU64::new(
                     u64::try_from(Utc::now().timestamp_micros()).unwrap_or_default(),
                 ),
+                problems: Mutex::new(Vec::new()),
             }),
         };
         store.seal_legacy_values()?;
-        store.destroy_orphan_keys()?;
+        store.destroy_orphan_keys(scan)?;
         recovery::restrict_permissions(dir);
         Ok(store)
     }
@@ -377,6 +386,15 @@ impl Store {
     /// The data directory.
     pub fn dir(&self) -> &Path {
         self.inner.db.dir()
+    }
+
+    /// Problems found on opening that did not stop it, one plain line each (with what to do).
+    pub fn problems(&self) -> Vec<String> {
+        self.inner
+            .problems
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default()
     }
 
     /// Whether values are sealed.
@@ -414,9 +432,9 @@ impl Store {
         let mut destroy: Vec<Kid> = Vec::new();
         // What the batch has already done to an entry: (kid, frames), or None once removed.
         let mut state: HashMap<(String, String), Option<(Kid, u16)>> = HashMap::new();
-        let mut current = |tree: &str,
-                           key: &str,
-                           state: &HashMap<(String, String), Option<(Kid, u16)>>|
+        let current = |tree: &str,
+                       key: &str,
+                       state: &HashMap<(String, String), Option<(Kid, u16)>>|
          -> Result<Option<(Kid, u16)>, StoreError> {
             match state.get(&(tree.to_string(), key.to_string())) {
                 Some(s) => Ok(*s),
@@ -509,21 +527,20 @@ impl Store {
                 }
             }
         }
-        if let Some(r) = ring.as_deref_mut() {
-            // The keys are durable before anything they seal is written.
+        if let Some(r) = ring {
+            // New keys are durable before anything they seal is written; old keys are destroyed
+            // before their entries are removed, so a crash in between leaves nothing readable
+            // (the key file's tombstones finish the removal on the next opening).
             if let Err(e) = r.persist() {
                 r.forget_reserved();
                 return Err(e);
             }
-        }
-        db.commit(&ops)?;
-        if let Some(r) = ring {
             // A key reused later in the same batch is not destroyed.
             let live: HashSet<Kid> = state.values().flatten().map(|(k, _)| *k).collect();
             destroy.retain(|k| !live.contains(k));
             r.destroy(&destroy)?;
         }
-        Ok(())
+        db.commit(&ops)
     }
 
     /// The sealed entry `key` of `tree`.
@@ -629,20 +646,38 @@ impl Store {
         Ok(())
     }
 
-    /// Destroys keys that seal nothing; refuses to go on when sealed values exist and the
-    /// key file does not.
-    fn destroy_orphan_keys(&self) -> Result<(), StoreError> {
+    /// Checks the key ring against the database on opening: finishes removals a crash
+    /// interrupted (entries whose keys are tombstones), destroys keys that seal nothing, and
+    /// refuses to go on when sealed values exist and the key file does not. Keys of entries
+    /// that are in the files but no longer in the database (sled drops the end of its log at
+    /// damaged bytes) are kept, and the damage is reported by [`Store::problems`].
+    fn destroy_orphan_keys(&self, scan: Option<recovery::RawScan>) -> Result<(), StoreError> {
         let mut guard = self.ring();
         let Some(ring) = guard.as_mut() else {
             return Ok(());
         };
+        let tombstones: HashSet<Kid> = ring.tombstones().iter().copied().collect();
         let mut used = HashSet::new();
+        let mut unfinished = Vec::new();
         for tree in self.inner.db.tree_names() {
-            for (_, header, _) in self.inner.db.list(&tree)? {
+            for (key, header, _) in self.inner.db.list(&tree)? {
                 if let Some(h) = header.filter(Header::sealed) {
-                    used.insert(h.kid);
+                    if tombstones.contains(&h.kid) {
+                        for i in 0..h.count {
+                            unfinished.push(Op::Remove {
+                                tree: tree.clone(),
+                                key: frame::frame_key(&key, i),
+                            });
+                        }
+                    } else {
+                        used.insert(h.kid);
+                    }
                 }
             }
+        }
+        if !unfinished.is_empty() {
+            tracing::warn!("finishing deletions interrupted by a crash");
+            self.inner.db.commit(&unfinished)?;
         }
         if !used.is_empty() && !ring.file_exists() {
             return Err(StoreError::Keys {
@@ -650,12 +685,44 @@ impl Store {
                 why: "is missing, so the stored consultations cannot be read; put back the key file from your backup of the data directory (and its master key)".into(),
             });
         }
-        let orphans: Vec<Kid> = ring
+        let orphans: HashSet<Kid> = ring
             .kids()
             .into_iter()
             .filter(|k| !used.contains(k))
             .collect();
-        ring.destroy(&orphans)?;
+        if !orphans.is_empty() {
+            // Keys written just before a crash seal nothing in the files; keys whose entries
+            // are still in the files but not in the database mean the database lost them.
+            let in_files = scan
+                .as_ref()
+                .map(recovery::RawScan::kids)
+                .unwrap_or_default();
+            let lost: Vec<Kid> = orphans.intersection(&in_files).copied().collect();
+            let unused: Vec<Kid> = orphans.difference(&in_files).copied().collect();
+            ring.destroy(&unused)?;
+            if let (false, Some(scan)) = (lost.is_empty(), scan) {
+                let aside = self.dir().join(recovery::SET_ASIDE);
+                std::fs::create_dir_all(&aside).map_err(|e| StoreError::io(&aside, e))?;
+                let file = aside.join(format!(
+                    "rescued-{}.fdbackup",
+                    Utc::now().format("%Y%m%dT%H%M%S")
+                ));
+                let saved = backup::write_salvage(&file, ring.master(), scan.open(ring))?;
+                let line = format!(
+                    "the database in {dir} is damaged and lost {lost} entries; {saved} entries that could still be read are saved in {file}: stop frontdoor, move {dir} aside, copy its master.key into an empty {dir}, and run `frontdoor restore {file}`",
+                    dir = self.dir().display(),
+                    lost = lost.len(),
+                    saved = saved.sealed,
+                    file = file.display(),
+                );
+                tracing::error!("{line}");
+                self.inner
+                    .problems
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(line);
+            }
+        }
         let missing = used.iter().filter(|k| !ring.contains(k)).count();
         if missing > 0 {
             tracing::warn!(

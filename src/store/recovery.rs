@@ -10,7 +10,7 @@
 //! still reports damage, the snapshots and then the settings file (`conf`, rewritten by sled
 //! with the same settings) are set aside and opening is tried again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -109,7 +109,7 @@ pub fn restrict_permissions(dir: &Path) {
     }
 }
 
-/// An entry found by [`salvage`].
+/// An entry found by a raw scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Salvaged {
     /// Its tree.
@@ -127,22 +127,25 @@ pub struct Salvaged {
 pub struct SalvageReport {
     /// The newest readable copy of each entry.
     pub entries: Vec<Salvaged>,
-    /// Copies that could not be read (a destroyed key, or damaged bytes).
+    /// Entries whose newest copy could not be read (damaged bytes, or parts missing).
     pub unreadable: usize,
 }
 
-/// Scans the raw files of the data directory (the log and any blob files) for frames, and
-/// opens every complete entry whose key is still in the key ring, keeping the newest copy of
-/// each. Works when sled will not open: it reads bytes, not sled's structures. Deleted entries
-/// stay unreadable, because their keys are gone.
-pub fn salvage(dir: &Path, ring: &KeyRing) -> Result<SalvageReport, StoreError> {
-    let mut files = vec![dir.join("db")];
-    if let Ok(blobs) = fs::read_dir(dir.join("blobs")) {
-        files.extend(blobs.flatten().map(|e| e.path()));
-    }
+/// The newest complete copy of every sealed entry in the raw files, by key id, still encrypted.
+#[derive(Debug, Default)]
+pub struct RawScan {
+    newest: HashMap<[u8; 16], (Header, Vec<u8>)>,
+    incomplete: HashSet<[u8; 16]>,
+}
+
+/// Reads the raw files of the data directory (sled's log and any blob files) and keeps, for
+/// each key id, the newest write whose frames are all there. Works whatever state sled is in:
+/// it reads bytes, not sled's structures. Run before sled opens, because sled overwrites the
+/// end of its log after damaged bytes when it opens.
+pub fn scan(dir: &Path) -> RawScan {
     // (kid, write) -> (header, parts by index)
     let mut writes: HashMap<([u8; 16], u64), (Header, Vec<Option<Vec<u8>>>)> = HashMap::new();
-    for path in files {
+    for path in raw_files(dir) {
         let Ok(bytes) = fs::read(&path) else {
             continue;
         };
@@ -150,7 +153,7 @@ pub fn salvage(dir: &Path, ring: &KeyRing) -> Result<SalvageReport, StoreError> 
         while let Some(pos) = find(&bytes[at..], MAGIC) {
             let start = at + pos;
             at = start + 1;
-            let Some(h) = Header::read(&bytes[start..]) else {
+            let Some(h) = Header::read(&bytes[start..]).filter(Header::sealed) else {
                 continue;
             };
             let body_at = start + HEADER_LEN;
@@ -167,53 +170,76 @@ pub fn salvage(dir: &Path, ring: &KeyRing) -> Result<SalvageReport, StoreError> 
             }
         }
     }
-    let mut report = SalvageReport::default();
-    let mut newest: HashMap<(String, String), (u64, Salvaged)> = HashMap::new();
+    let mut out = RawScan::default();
     for ((kid, write), (h, parts)) in writes {
         if parts.iter().any(Option::is_none) {
-            report.unreadable += 1;
+            out.incomplete.insert(kid);
+            continue;
+        }
+        if out
+            .newest
+            .get(&kid)
+            .is_some_and(|(old, _)| old.write >= write)
+        {
             continue;
         }
         let body: Vec<u8> = parts.into_iter().flatten().flatten().collect();
-        let plain = if h.sealed() {
-            match ring.open_sealed(&kid, &h.aad(), &body) {
-                Some(p) => p,
-                None => {
-                    report.unreadable += 1;
-                    continue;
-                }
+        out.newest.insert(kid, (h, body));
+    }
+    out
+}
+
+impl RawScan {
+    /// The key ids found.
+    pub fn kids(&self) -> HashSet<[u8; 16]> {
+        self.newest
+            .keys()
+            .chain(&self.incomplete)
+            .copied()
+            .collect()
+    }
+
+    /// Opens every entry whose key is in the ring (entries whose keys were destroyed stay
+    /// unreadable: deleted is deleted).
+    pub fn open(&self, ring: &KeyRing) -> SalvageReport {
+        let mut report = SalvageReport::default();
+        for (kid, (h, body)) in &self.newest {
+            if !ring.contains(kid) {
+                continue;
             }
-        } else {
-            body
-        };
-        let Some((tree, key, value)) = frame::parse_plaintext(&plain) else {
-            report.unreadable += 1;
-            continue;
-        };
-        let entry = Salvaged {
-            tree: tree.clone(),
-            key: key.clone(),
-            saved: h.saved,
-            value: value.to_vec(),
-        };
-        match newest.get(&(tree.clone(), key.clone())) {
-            Some((w, _)) if *w >= write => {}
-            _ => {
-                newest.insert((tree, key), (write, entry));
+            let parsed = ring.open_sealed(kid, &h.aad(), body).and_then(|p| {
+                frame::parse_plaintext(&p).map(|(tree, key, value)| Salvaged {
+                    tree,
+                    key,
+                    saved: h.saved,
+                    value: value.to_vec(),
+                })
+            });
+            match parsed {
+                Some(e) => report.entries.push(e),
+                None => report.unreadable += 1,
             }
         }
+        report.unreadable += self
+            .incomplete
+            .iter()
+            .filter(|k| ring.contains(k) && !self.newest.contains_key(*k))
+            .count();
+        report
+            .entries
+            .sort_by(|a, b| (&a.tree, &a.key).cmp(&(&b.tree, &b.key)));
+        report
     }
-    let mut entries: Vec<Salvaged> = newest.into_values().map(|(_, e)| e).collect();
-    entries.sort_by(|a, b| (&a.tree, &a.key).cmp(&(&b.tree, &b.key)));
-    report.entries = entries;
-    Ok(report)
+}
+
+fn raw_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = vec![dir.join("db")];
+    if let Ok(blobs) = fs::read_dir(dir.join("blobs")) {
+        files.extend(blobs.flatten().map(|e| e.path()));
+    }
+    files
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// The path of the data directory's sled log.
-pub fn log_path(dir: &Path) -> PathBuf {
-    dir.join("db")
 }
