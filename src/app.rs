@@ -12,6 +12,8 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use chrono_tz::Europe::London;
 
 use crate::config::Config;
+use crate::dialogue::clean;
+use crate::dialogue::engine::Command;
 use crate::dialogue::{self, Engine, Input, Reply, Script, ScriptError};
 use crate::rules::{self, RuleSet, RulesError};
 use crate::store::{Store, StoreError};
@@ -76,7 +78,7 @@ impl App {
                 ));
             }
         }
-        let store = Store::open(&config.data_dir)?;
+        let store = Store::open_with(&config.data_dir, &config.store_options())?;
         let app = App {
             engine: Engine::new(script, rules),
             store,
@@ -123,9 +125,8 @@ impl App {
             Ok(Some(s)) => {
                 Ok(!s.is_finished() && (!s.order.is_empty() || !s.concerns.messages.is_empty()))
             }
-            Ok(None) | Err(StoreError::Decode { .. } | StoreError::NewerVersion { .. }) => {
-                Ok(false)
-            }
+            Ok(None) => Ok(false),
+            Err(e) if e.is_unreadable_value() => Ok(false),
             Err(e) => Err(e.into()),
         }
     }
@@ -146,16 +147,22 @@ impl App {
             *last_purge = Some(now);
         }
         let local = uk_local(now);
+        let input = clean::input(input);
         let mut replies = Vec::new();
-        let session = match self
+        let loaded = self
             .store
-            .load_session(key, now, self.config.session_idle())
-        {
+            .load_session(key, now, self.config.session_idle());
+        let before = match &loaded {
+            Ok(Some(s)) => Some((s.started, s.is_finished())),
+            _ => None,
+        };
+        let cancel = matches!(input, Input::Command(Command::Cancel));
+        let session = match loaded {
             Ok(Some(s)) => s,
             Ok(None) => self
                 .engine
                 .new_session(local, self.config.default_area.as_deref()),
-            Err(e @ (StoreError::Decode { .. } | StoreError::NewerVersion { .. })) => {
+            Err(e) if e.is_unreadable_value() => {
                 // The error names the conversation key (a chat id), so only its kind is logged.
                 let why = match e {
                     StoreError::NewerVersion { .. } => "written by a newer version",
@@ -180,10 +187,17 @@ impl App {
                 finished = Some(record.clone());
             }
         }
+        // A new consultation in this conversation (after /cancel, or after the last one
+        // finished) gets a new key; the old session's key is destroyed, so none of its answers
+        // can be read again (a finished one lives on in its record, under the record's key).
+        let new_consultation = before.is_some_and(|(started, was_finished)| {
+            cancel || (was_finished && !session.is_finished()) || started != session.started
+        });
         match finished {
             Some(record) => self
                 .store
                 .save_record_and_session(&record, key, &session, now)?,
+            None if new_consultation => self.store.replace_session(key, &session, now)?,
             None => self.store.save_session(key, &session, now)?,
         }
         Ok(replies)

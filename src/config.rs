@@ -6,6 +6,7 @@
 //! | `FRONTDOOR_RETENTION_DAYS`    | `30`     | records are purged after this many days          |
 //! | `FRONTDOOR_SESSION_IDLE_HOURS`| `24`     | an unfinished consultation expires after this    |
 //! | `FRONTDOOR_AREA`              | none     | a deployment's fixed area (the area question is skipped) |
+//! | `FRONTDOOR_DATA_KEY`          | none     | the master key (64 hex digits); default: `master.key` in the data directory |
 //!
 //! The Telegram bot (`frontdoor telegram`) reads [`TelegramConfig`] as well:
 //!
@@ -25,6 +26,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use chrono::Duration;
+
+use crate::store::keys::MasterKey;
+use crate::store::StoreOptions;
 
 /// A value that must not appear in logs: `Debug` and `Display` print `[hidden]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -88,6 +92,9 @@ pub struct Config {
     pub session_idle_hours: u32,
     /// A deployment's fixed area id, if any.
     pub default_area: Option<String>,
+    /// The master key sealing the stored data's keys (64 hex digits), when it is kept outside
+    /// the data directory; otherwise `master.key` in the data directory is used.
+    pub data_key: Option<Secret>,
 }
 
 impl Default for Config {
@@ -97,6 +104,7 @@ impl Default for Config {
             retention_days: 30,
             session_idle_hours: 24,
             default_area: None,
+            data_key: None,
         }
     }
 }
@@ -126,7 +134,28 @@ impl Config {
             c.session_idle_hours = positive("FRONTDOOR_SESSION_IDLE_HOURS", &v, 24 * 365)?;
         }
         c.default_area = get("FRONTDOOR_AREA").map(|a| a.to_lowercase());
+        if let Some(k) = get("FRONTDOOR_DATA_KEY") {
+            if MasterKey::from_hex(&k).is_none() {
+                return Err(ConfigError::Invalid {
+                    name: "FRONTDOOR_DATA_KEY",
+                    value: "[hidden]".into(),
+                    why: "must be 64 hexadecimal digits (32 random bytes), e.g. from `openssl rand -hex 32`",
+                });
+            }
+            c.data_key = Some(Secret::new(k));
+        }
         Ok(c)
+    }
+
+    /// How to open the store: the master key from `FRONTDOOR_DATA_KEY` when it is set.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            master: self
+                .data_key
+                .as_ref()
+                .and_then(|k| MasterKey::from_hex(k.expose())),
+            encrypt: true,
+        }
     }
 
     /// How long records are kept.
@@ -303,6 +332,17 @@ mod tests {
         assert!(
             Config::from_vars(|n| (n == "FRONTDOOR_RETENTION_DAYS").then(|| "abc".into())).is_err()
         );
+    }
+
+    #[test]
+    fn the_data_key_must_be_a_key_and_is_hidden() {
+        let key = "0123456789abcdef".repeat(4);
+        let c = Config::from_vars(|n| (n == "FRONTDOOR_DATA_KEY").then(|| key.clone()));
+        assert!(c.as_ref().is_ok_and(|c| c.store_options().master.is_some()));
+        assert!(!format!("{c:?}").contains(&key));
+        let short = Config::from_vars(|n| (n == "FRONTDOOR_DATA_KEY").then(|| "secret".into()));
+        assert!(short.is_err());
+        assert!(!format!("{short:?}").contains("secret"));
     }
 
     #[test]
