@@ -215,3 +215,169 @@ fn backup_and_restore_into_an_empty_directory() -> Result<(), StoreError> {
         .is_some());
     Ok(())
 }
+
+mod deletion {
+    //! After every kind of deletion, nothing about the consultation can be read from the data
+    //! directory: not by a raw grep (values are encrypted), and not even by decrypting every
+    //! copy sled keeps in its files with the keys that remain (the deleted ones' keys are gone).
+
+    use super::*;
+    use frontdoor::app::App;
+    use frontdoor::config::Config;
+    use frontdoor::dialogue::{sample, Input, Reply};
+    use frontdoor::store::keys::{KeyRing, MasterKey};
+    use frontdoor::store::recovery;
+
+    const NAMES: [&str; 3] = ["Alex Example", "Sam Fictional", "Example Road"];
+
+    fn app(data: &Path) -> App {
+        let config = Config {
+            data_dir: data.to_path_buf(),
+            ..Config::default()
+        };
+        App::open(config, at(1)).unwrap_or_else(|e| panic!("app: {e}"))
+    }
+
+    fn answers() -> Vec<String> {
+        let rules = frontdoor::rules::load_embedded().unwrap_or_else(|e| panic!("{e}"));
+        let area = rules.areas().next().unwrap_or_else(|| panic!("an area"));
+        sample::answers(area)
+    }
+
+    /// Answers the first `n` questions (all of them when `n` is large); the record's reference
+    /// if it finished.
+    fn consult(app: &App, key: &str, n: usize, now: DateTime<Utc>) -> Option<String> {
+        let mut reference = None;
+        let _ = app.handle(key, Input::Start, now);
+        for a in answers().iter().take(n) {
+            let replies = app
+                .handle(key, Input::parse(a), now)
+                .unwrap_or_else(|e| panic!("step: {e}"));
+            for r in replies {
+                if let Reply::Finished(rec) = r {
+                    reference = Some(rec.reference);
+                }
+            }
+        }
+        reference
+    }
+
+    /// (raw copies of the names in any file, copies readable by decrypting every frame).
+    fn findings(data: &Path) -> (usize, usize) {
+        let mut raw = 0;
+        let mut stack = vec![data.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                for name in NAMES {
+                    raw += bytes
+                        .windows(name.len())
+                        .filter(|w| *w == name.as_bytes())
+                        .count();
+                }
+            }
+        }
+        let master = MasterKey::load_or_create(data).unwrap_or_else(|e| panic!("{e}"));
+        let ring = KeyRing::open(data, master).unwrap_or_else(|e| panic!("{e}"));
+        let readable = recovery::scan_every_copy(data)
+            .open(&ring)
+            .entries
+            .iter()
+            .filter(|e| {
+                NAMES
+                    .iter()
+                    .any(|n| e.value.windows(n.len()).any(|w| w == n.as_bytes()))
+            })
+            .count();
+        (raw, readable)
+    }
+
+    #[test]
+    fn records_delete_deletes_the_record_and_its_session() -> Result<(), StoreError> {
+        let dir = tmp()?;
+        let data = dir.path().join("data");
+        let app = app(&data);
+        let reference = consult(&app, "terminal:local", 100, at(1));
+        let reference = reference.unwrap_or_else(|| panic!("the consultation finished"));
+        let (raw, readable) = findings(&data);
+        assert_eq!(raw, 0, "encrypted at rest");
+        assert!(
+            readable >= 2,
+            "record and session readable before ({readable})"
+        );
+        assert!(app.store().delete_record(&reference)?);
+        assert_eq!(findings(&data), (0, 0));
+        assert_eq!(app.store().counts(), (0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn purging_old_records_and_idle_sessions() -> Result<(), StoreError> {
+        let dir = tmp()?;
+        let data = dir.path().join("data");
+        let app = app(&data);
+        assert!(consult(&app, "a", 100, at(1)).is_some());
+        consult(&app, "b", 12, at(1));
+        assert!(findings(&data).1 >= 3);
+        app.purge(at(1) + Duration::days(31))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(findings(&data), (0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn cancel_destroys_the_answers_so_far() -> Result<(), StoreError> {
+        let dir = tmp()?;
+        let data = dir.path().join("data");
+        let app = app(&data);
+        consult(&app, "terminal:local", 12, at(1));
+        let before = findings(&data).1;
+        assert!(
+            before > 1,
+            "sled keeps a copy per step ({before}), readable while the key lives"
+        );
+        app.handle("terminal:local", Input::parse("/cancel"), at(1))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(findings(&data), (0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn an_expired_session_is_destroyed() -> Result<(), StoreError> {
+        let dir = tmp()?;
+        let data = dir.path().join("data");
+        let app = app(&data);
+        consult(&app, "terminal:local", 12, at(1));
+        let before = findings(&data).1;
+        assert!(
+            before > 1,
+            "sled keeps a copy per step ({before}), readable while the key lives"
+        );
+        app.handle("terminal:local", Input::Start, at(1) + Duration::hours(25))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(findings(&data), (0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn a_new_consultation_after_a_finished_one_destroys_the_old_session() -> Result<(), StoreError>
+    {
+        let dir = tmp()?;
+        let data = dir.path().join("data");
+        let app = app(&data);
+        let reference =
+            consult(&app, "terminal:local", 100, at(1)).unwrap_or_else(|| panic!("finished"));
+        app.handle("terminal:local", Input::parse("hello"), at(2))
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Only the record can still be read, and it goes with its deletion.
+        assert_eq!(findings(&data).1, 1);
+        assert!(app.store().delete_record(&reference)?);
+        assert_eq!(findings(&data), (0, 0));
+        Ok(())
+    }
+}

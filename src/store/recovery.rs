@@ -135,6 +135,8 @@ pub struct SalvageReport {
 #[derive(Debug, Default)]
 pub struct RawScan {
     newest: HashMap<[u8; 16], (Header, Vec<u8>)>,
+    /// Older complete copies, when asked for ([`scan_every_copy`]).
+    older: Vec<([u8; 16], Header, Vec<u8>)>,
     incomplete: HashSet<[u8; 16]>,
 }
 
@@ -143,6 +145,16 @@ pub struct RawScan {
 /// it reads bytes, not sled's structures. Run before sled opens, because sled overwrites the
 /// end of its log after damaged bytes when it opens.
 pub fn scan(dir: &Path) -> RawScan {
+    scan_files(dir, false)
+}
+
+/// Like [`scan`], keeping every complete copy, not only the newest: to check that nothing
+/// deleted can be read from any copy sled left in its files.
+pub fn scan_every_copy(dir: &Path) -> RawScan {
+    scan_files(dir, true)
+}
+
+fn scan_files(dir: &Path, every: bool) -> RawScan {
     // (kid, write) -> (header, parts by index)
     let mut writes: HashMap<([u8; 16], u64), (Header, Vec<Option<Vec<u8>>>)> = HashMap::new();
     for path in raw_files(dir) {
@@ -176,15 +188,22 @@ pub fn scan(dir: &Path) -> RawScan {
             out.incomplete.insert(kid);
             continue;
         }
+        let body: Vec<u8> = parts.into_iter().flatten().flatten().collect();
         if out
             .newest
             .get(&kid)
             .is_some_and(|(old, _)| old.write >= write)
         {
+            if every {
+                out.older.push((kid, h, body));
+            }
             continue;
         }
-        let body: Vec<u8> = parts.into_iter().flatten().flatten().collect();
-        out.newest.insert(kid, (h, body));
+        if let Some((old_h, old_body)) = out.newest.insert(kid, (h, body)) {
+            if every {
+                out.older.push((kid, old_h, old_body));
+            }
+        }
     }
     out
 }
@@ -200,10 +219,15 @@ impl RawScan {
     }
 
     /// Opens every entry whose key is in the ring (entries whose keys were destroyed stay
-    /// unreadable: deleted is deleted).
+    /// unreadable: deleted is deleted); with [`scan_every_copy`], every copy of each.
     pub fn open(&self, ring: &KeyRing) -> SalvageReport {
         let mut report = SalvageReport::default();
-        for (kid, (h, body)) in &self.newest {
+        let copies = self
+            .newest
+            .iter()
+            .map(|(kid, (h, body))| (kid, h, body))
+            .chain(self.older.iter().map(|(kid, h, body)| (kid, h, body)));
+        for (kid, h, body) in copies {
             if !ring.contains(kid) {
                 continue;
             }
