@@ -63,11 +63,30 @@ impl App {
         App::new(config, rules, script, now)
     }
 
+    /// Opens the application on the built-in rules and script with a store already open (e.g.
+    /// one without encryption, to measure what encryption costs).
+    pub fn with_store(config: Config, store: Store, now: DateTime<Utc>) -> Result<App, AppError> {
+        let rules = rules::load_embedded()?;
+        let script = dialogue::load_embedded()?;
+        App::build(config, rules, script, store, now)
+    }
+
     /// Opens the application on the given rules and script.
     pub fn new(
         config: Config,
         rules: RuleSet,
         script: Script,
+        now: DateTime<Utc>,
+    ) -> Result<App, AppError> {
+        let store = Store::open_with(&config.data_dir, &config.store_options())?;
+        App::build(config, rules, script, store, now)
+    }
+
+    fn build(
+        config: Config,
+        rules: RuleSet,
+        script: Script,
+        store: Store,
         now: DateTime<Utc>,
     ) -> Result<App, AppError> {
         if let Some(a) = &config.default_area {
@@ -78,7 +97,6 @@ impl App {
                 ));
             }
         }
-        let store = Store::open_with(&config.data_dir, &config.store_options())?;
         let app = App {
             engine: Engine::new(script, rules),
             store,
@@ -148,6 +166,14 @@ impl App {
         }
         let local = uk_local(now);
         let input = clean::input(input);
+        // Only the kind of input is logged, never its text.
+        let kind = match &input {
+            Input::Start => "start",
+            Input::Text(_) => "text",
+            Input::Choice(_) => "choice",
+            Input::Command(_) => "command",
+        };
+        tracing::trace!(kind, "step");
         let mut replies = Vec::new();
         let loaded = self
             .store

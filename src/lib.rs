@@ -30,6 +30,7 @@ pub mod config;
 pub mod contacts;
 pub mod dialogue;
 pub mod eval;
+pub mod logs;
 pub mod matcher;
 pub mod record;
 pub mod rules;

@@ -7,6 +7,13 @@ use super::frame::{self, Header, HEADER_LEN};
 use super::recovery;
 use super::StoreError;
 
+/// A raw key and value.
+pub type RawEntry = (Vec<u8>, Vec<u8>);
+
+/// An entry as listed: its key, its first frame's header (`None` for a value not in frames)
+/// and, for such a value, its bytes.
+pub type Listed = (String, Option<Header>, Vec<u8>);
+
 /// One change to apply in a write.
 #[derive(Debug, Clone)]
 pub enum Op {
@@ -178,7 +185,7 @@ impl Db {
 
     /// Every key in `tree` with its first frame's header (or `None` for a value not in frames),
     /// skipping the keys of later frames.
-    pub fn list(&self, tree: &str) -> Result<Vec<(String, Option<Header>, Vec<u8>)>, StoreError> {
+    pub fn list(&self, tree: &str) -> Result<Vec<Listed>, StoreError> {
         let mut out = Vec::new();
         for item in self.tree(tree)?.iter() {
             let (k, v) = item?;
@@ -198,7 +205,7 @@ impl Db {
     }
 
     /// Every raw key and value of `tree`.
-    pub fn raw(&self, tree: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn raw(&self, tree: &str) -> Result<Vec<RawEntry>, StoreError> {
         let mut out = Vec::new();
         for item in self.tree(tree)?.iter() {
             let (k, v) = item?;

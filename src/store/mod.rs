@@ -42,6 +42,7 @@ use crate::dialogue::Session;
 use crate::record::Record;
 
 use db::{Db, Op};
+pub use db::{Listed, RawEntry};
 use frame::Header;
 use keys::{KeyRing, Kid, MasterKey};
 
@@ -308,6 +309,9 @@ impl Batch {
     }
 }
 
+/// An entry's key with its value, or why it cannot be read.
+pub type ScannedEntry = (String, Result<Sealed, StoreError>);
+
 /// A value read back with [`Store::get_sealed`].
 #[derive(Debug, Clone)]
 pub struct Sealed {
@@ -539,7 +543,9 @@ impl Store {
             let live: HashSet<Kid> = state.values().flatten().map(|(k, _)| *k).collect();
             destroy.retain(|k| !live.contains(k));
             r.destroy(&destroy)?;
+            tracing::trace!(keys_destroyed = destroy.len(), keys = r.len(), "key file");
         }
+        tracing::trace!(changes = ops.len(), "write");
         db.commit(&ops)
     }
 
@@ -591,10 +597,7 @@ impl Store {
     }
 
     /// Every entry of `tree` by key: its value, or why it cannot be read.
-    pub fn scan_sealed(
-        &self,
-        tree: &str,
-    ) -> Result<Vec<(String, Result<Sealed, StoreError>)>, StoreError> {
+    pub fn scan_sealed(&self, tree: &str) -> Result<Vec<ScannedEntry>, StoreError> {
         let guard = self.ring();
         let mut out = Vec::new();
         for (key, _, _) in self.inner.db.list(tree)? {
@@ -618,7 +621,7 @@ impl Store {
     }
 
     /// Every plain key and value of `tree`.
-    pub fn scan(&self, tree: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn scan(&self, tree: &str) -> Result<Vec<RawEntry>, StoreError> {
         self.inner.db.raw(tree)
     }
 

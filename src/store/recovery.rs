@@ -131,6 +131,9 @@ pub struct SalvageReport {
     pub unreadable: usize,
 }
 
+/// A write's header and its frames' bodies, by index, as they are found.
+type Parts = (Header, Vec<Option<Vec<u8>>>);
+
 /// The newest complete copy of every sealed entry in the raw files, by key id, still encrypted.
 #[derive(Debug, Default)]
 pub struct RawScan {
@@ -156,7 +159,7 @@ pub fn scan_every_copy(dir: &Path) -> RawScan {
 
 fn scan_files(dir: &Path, every: bool) -> RawScan {
     // (kid, write) -> (header, parts by index)
-    let mut writes: HashMap<([u8; 16], u64), (Header, Vec<Option<Vec<u8>>>)> = HashMap::new();
+    let mut writes: HashMap<([u8; 16], u64), Parts> = HashMap::new();
     for path in raw_files(dir) {
         let Ok(bytes) = fs::read(&path) else {
             continue;
