@@ -107,8 +107,8 @@ impl Store {
         let master = ring.master().clone();
         let mut summary = Summary::default();
         let mut entries = Vec::new();
-        for tree in self.inner.db.tree_names() {
-            for (k, v) in self.inner.db.raw(&tree)? {
+        for tree in self.db().tree_names() {
+            for (k, v) in self.db().raw(&tree)? {
                 if frame::is_continuation(&k) {
                     continue;
                 }

@@ -326,6 +326,39 @@ impl Db {
         Ok(self.sled.size_on_disk()?)
     }
 
+    /// The bytes of every key and value: what a compacted copy would hold.
+    pub fn live_bytes(&self) -> Result<u64, StoreError> {
+        let mut total = 0u64;
+        for name in self.tree_names() {
+            for item in self.tree(&name)?.iter() {
+                let (k, v) = item?;
+                total += (k.len() + v.len()) as u64;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Copies every tree into a new database in `dir` (which must not hold one), flushed.
+    pub fn copy_into(&self, dir: &Path) -> Result<Db, StoreError> {
+        let new = Db::open(dir)?;
+        for name in self.tree_names() {
+            let to = new.tree(&name)?;
+            let mut batch = sled::Batch::default();
+            let mut n = 0;
+            for item in self.tree(&name)?.iter() {
+                let (k, v) = item?;
+                batch.insert(k, v);
+                n += 1;
+                if n % 1000 == 0 {
+                    to.apply_batch(std::mem::take(&mut batch))?;
+                }
+            }
+            to.apply_batch(batch)?;
+        }
+        new.flush()?;
+        Ok(new)
+    }
+
     /// Raw access for tests in this module tree.
     #[cfg(test)]
     pub fn insert_raw(&self, tree: &str, key: &[u8], value: &[u8]) -> Result<(), StoreError> {

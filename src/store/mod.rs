@@ -32,7 +32,7 @@ pub mod recovery;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
@@ -322,7 +322,10 @@ pub struct Sealed {
 }
 
 struct Inner {
-    db: Db,
+    /// The data directory.
+    dir: PathBuf,
+    /// The sled database; replaced by a compacted copy now and then.
+    db: RwLock<Db>,
     /// `None` when encryption is off.
     ring: Mutex<Option<KeyRing>>,
     writes: AtomicU64,
@@ -338,7 +341,7 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Store({})", self.inner.db.dir().display())
+        write!(f, "Store({})", self.inner.dir.display())
     }
 }
 
@@ -370,10 +373,13 @@ impl Store {
             .as_ref()
             .filter(|r| !r.is_empty())
             .map(|_| recovery::scan(dir));
-        let db = Db::open(dir)?;
+        let sled_dir = recovery::sled_dir(dir);
+        recovery::remove_stale_generations(dir, &sled_dir);
+        let db = Db::open(&sled_dir)?;
         let store = Store {
             inner: Arc::new(Inner {
-                db,
+                dir: dir.to_path_buf(),
+                db: RwLock::new(db),
                 ring: Mutex::new(ring),
                 writes: AtomicU64::new(
                     u64::try_from(Utc::now().timestamp_micros()).unwrap_or_default(),
@@ -383,13 +389,60 @@ impl Store {
         };
         store.seal_legacy_values()?;
         store.destroy_orphan_keys(scan)?;
+        store.compact_if_worthwhile()?;
         recovery::restrict_permissions(dir);
         Ok(store)
     }
 
     /// The data directory.
     pub fn dir(&self) -> &Path {
-        self.inner.db.dir()
+        &self.inner.dir
+    }
+
+    fn db(&self) -> RwLockReadGuard<'_, Db> {
+        // A poisoned lock only means a reader panicked; the handle is still good.
+        self.inner.db.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Rewrites the database into a new folder holding only the live entries, when sled's
+    /// files have grown to more than twice what is live (plus 8 MiB): sled reuses the space
+    /// of old copies but never gives it back, so without this the directory would never shrink
+    /// after a purge. Returns whether it compacted.
+    pub fn compact_if_worthwhile(&self) -> Result<bool, StoreError> {
+        let (size, live) = {
+            let db = self.db();
+            (db.size_on_disk()?, db.live_bytes()?)
+        };
+        if size <= 2 * live + 8 * 1024 * 1024 {
+            return Ok(false);
+        }
+        self.compact()?;
+        Ok(true)
+    }
+
+    /// Rewrites the database into a new folder with only the live entries, switches to it
+    /// (one atomic replacement of the `store` pointer file) and removes the old files.
+    pub fn compact(&self) -> Result<(), StoreError> {
+        // Writes wait (the ring lock), then readers (the write lock).
+        let _writes = self.ring();
+        let mut db = self.inner.db.write().unwrap_or_else(|p| p.into_inner());
+        let dir = self.dir().to_path_buf();
+        let old_dir = db.dir().to_path_buf();
+        let next = format!("store-{}", recovery::generation(&dir, &old_dir) + 1);
+        let new_dir = dir.join(&next);
+        if new_dir.exists() {
+            std::fs::remove_dir_all(&new_dir).map_err(|e| StoreError::io(&new_dir, e))?;
+        }
+        let new = db.copy_into(&new_dir)?;
+        let pointer = dir.join(recovery::POINTER);
+        keys::replace_file(&pointer, format!("{next}\n").as_bytes())
+            .map_err(|e| StoreError::io(&pointer, e))?;
+        // Dropping the old handle closes it; its files go.
+        *db = new;
+        recovery::remove_stale_generations(&dir, &new_dir);
+        recovery::restrict_permissions(&dir);
+        tracing::info!("the database was compacted");
+        Ok(())
     }
 
     /// Problems found on opening that did not stop it, one plain line each (with what to do).
@@ -431,7 +484,8 @@ impl Store {
     }
 
     fn apply_locked(&self, batch: Batch, mut ring: Option<&mut KeyRing>) -> Result<(), StoreError> {
-        let db = &self.inner.db;
+        let db = self.db();
+        let db = &*db;
         let mut ops = Vec::new();
         let mut destroy: Vec<Kid> = Vec::new();
         // What the batch has already done to an entry: (kid, frames), or None once removed.
@@ -561,9 +615,9 @@ impl Store {
         key: &str,
         ring: Option<&KeyRing>,
     ) -> Result<Option<Sealed>, StoreError> {
-        let Some((h, body)) = self.inner.db.read_frames(tree, key)? else {
+        let Some((h, body)) = self.db().read_frames(tree, key)? else {
             // A value from before sealing (read as it is until it is sealed on opening).
-            return Ok(self.inner.db.get(tree, key.as_bytes())?.map(|v| Sealed {
+            return Ok(self.db().get(tree, key.as_bytes())?.map(|v| Sealed {
                 saved: serde_json::from_slice::<EnvelopeHeader>(&v)
                     .map(|h| h.saved)
                     .unwrap_or_default(),
@@ -600,7 +654,7 @@ impl Store {
     pub fn scan_sealed(&self, tree: &str) -> Result<Vec<ScannedEntry>, StoreError> {
         let guard = self.ring();
         let mut out = Vec::new();
-        for (key, _, _) in self.inner.db.list(tree)? {
+        for (key, _, _) in self.db().list(tree)? {
             let v = self
                 .get_sealed_locked(tree, &key, guard.as_ref())
                 .and_then(|v| {
@@ -617,12 +671,12 @@ impl Store {
 
     /// The plain value of `key` in `tree`.
     pub fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.db.get(tree, key)
+        self.db().get(tree, key)
     }
 
     /// Every plain key and value of `tree`.
     pub fn scan(&self, tree: &str) -> Result<Vec<RawEntry>, StoreError> {
-        self.inner.db.raw(tree)
+        self.db().raw(tree)
     }
 
     /// Seals values written in plain text by an earlier version (before encryption).
@@ -632,7 +686,7 @@ impl Store {
         }
         let mut batch = Batch::new();
         for tree in SEALED_TREES {
-            for (key, header, raw) in self.inner.db.list(tree)? {
+            for (key, header, raw) in self.db().list(tree)? {
                 if header.is_some() {
                     continue;
                 }
@@ -662,8 +716,8 @@ impl Store {
         let tombstones: HashSet<Kid> = ring.tombstones().iter().copied().collect();
         let mut used = HashSet::new();
         let mut unfinished = Vec::new();
-        for tree in self.inner.db.tree_names() {
-            for (key, header, _) in self.inner.db.list(&tree)? {
+        for tree in self.db().tree_names() {
+            for (key, header, _) in self.db().list(&tree)? {
                 if let Some(h) = header.filter(Header::sealed) {
                     if tombstones.contains(&h.kid) {
                         for i in 0..h.count {
@@ -680,7 +734,7 @@ impl Store {
         }
         if !unfinished.is_empty() {
             tracing::warn!("finishing deletions interrupted by a crash");
-            self.inner.db.commit(&unfinished)?;
+            self.db().commit(&unfinished)?;
         }
         if !used.is_empty() && !ring.file_exists() {
             return Err(StoreError::Keys {
@@ -802,8 +856,8 @@ impl Store {
 
     /// Deletes a session: removed and its key destroyed.
     pub fn delete_session(&self, key: &str) -> Result<bool, StoreError> {
-        let existed = self.inner.db.header(SESSIONS, key)?.is_some()
-            || self.inner.db.get(SESSIONS, key.as_bytes())?.is_some();
+        let existed = self.db().header(SESSIONS, key)?.is_some()
+            || self.db().get(SESSIONS, key.as_bytes())?.is_some();
         let mut batch = Batch::new();
         batch.remove(SESSIONS, key);
         self.apply(batch)?;
@@ -812,7 +866,7 @@ impl Store {
 
     /// The next reference, `FD-YYYYMMDD-NNNN`: the date given and a counter that never goes back.
     pub fn next_reference(&self, date: NaiveDate) -> Result<String, StoreError> {
-        let n = self.inner.db.increment(META, COUNTER_KEY)?;
+        let n = self.db().increment(META, COUNTER_KEY)?;
         Ok(format!("FD-{}-{n:04}", date.format("%Y%m%d")))
     }
 
@@ -851,8 +905,7 @@ impl Store {
     /// The conversation key that made the record `reference`, if it is known.
     pub fn record_owner(&self, reference: &str) -> Result<Option<String>, StoreError> {
         Ok(self
-            .inner
-            .db
+            .db()
             .get(OWNERS, reference.trim().as_bytes())?
             .map(|k| String::from_utf8_lossy(&k).into_owned()))
     }
@@ -860,8 +913,7 @@ impl Store {
     /// The references of the records made in the conversation `owner`, oldest first.
     pub fn records_owned_by(&self, owner: &str) -> Result<Vec<String>, StoreError> {
         Ok(self
-            .inner
-            .db
+            .db()
             .raw(OWNERS)?
             .into_iter()
             .filter(|(_, k)| k.as_slice() == owner.as_bytes())
@@ -891,7 +943,7 @@ impl Store {
 
     /// The registration of the user `key`, if they registered.
     pub fn registration(&self, key: &str) -> Result<Option<Registration>, StoreError> {
-        let Some(bytes) = self.inner.db.get(USERS, key.as_bytes())? else {
+        let Some(bytes) = self.db().get(USERS, key.as_bytes())? else {
             return Ok(None);
         };
         let (_, registration) = decode::<Registration>(
@@ -908,7 +960,7 @@ impl Store {
     /// for a repeat. Not flushed on its own: the answer that follows flushes it together with
     /// the session, so a crash before that leaves both undone and the redelivery is handled.
     pub fn first_delivery(&self, key: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.inner.db.insert_if_absent(
+        self.db().insert_if_absent(
             DELIVERED,
             key.as_bytes(),
             now.timestamp().to_be_bytes().to_vec(),
@@ -952,8 +1004,8 @@ impl Store {
     /// another consultation: both removed, their keys destroyed. Returns whether it existed.
     pub fn delete_record(&self, reference: &str) -> Result<bool, StoreError> {
         let reference = reference.trim();
-        let existed = self.inner.db.header(RECORDS, reference)?.is_some()
-            || self.inner.db.get(RECORDS, reference.as_bytes())?.is_some();
+        let existed = self.db().header(RECORDS, reference)?.is_some()
+            || self.db().get(RECORDS, reference.as_bytes())?.is_some();
         let mut batch = Batch::new();
         batch.remove(RECORDS, reference);
         if let Some(owner) = self.record_owner(reference)? {
@@ -997,7 +1049,7 @@ impl Store {
             (SESSIONS, idle, &mut purged.sessions),
             (RECORDS, retention, &mut purged.records),
         ] {
-            for (key, header, raw) in self.inner.db.list(tree)? {
+            for (key, header, raw) in self.db().list(tree)? {
                 let saved = match header {
                     Some(h) => h.saved_at(),
                     // A value whose date cannot be read is kept: purging must never destroy
@@ -1017,16 +1069,16 @@ impl Store {
             }
         }
         // Owners of records that are gone, and delivery marks too old to matter.
-        for (reference, _) in self.inner.db.raw(OWNERS)? {
+        for (reference, _) in self.db().raw(OWNERS)? {
             let r = String::from_utf8_lossy(&reference).into_owned();
             if gone_records.contains(&r)
-                || (self.inner.db.header(RECORDS, &r)?.is_none()
-                    && self.inner.db.get(RECORDS, &reference)?.is_none())
+                || (self.db().header(RECORDS, &r)?.is_none()
+                    && self.db().get(RECORDS, &reference)?.is_none())
             {
                 batch.remove(OWNERS, &r);
             }
         }
-        for (k, v) in self.inner.db.raw(DELIVERED)? {
+        for (k, v) in self.db().raw(DELIVERED)? {
             let seen = <[u8; 8]>::try_from(v.as_slice())
                 .ok()
                 .and_then(|b| DateTime::from_timestamp(i64::from_be_bytes(b), 0));
@@ -1036,14 +1088,16 @@ impl Store {
         }
         batch.put(META, LAST_PURGE_KEY, now.timestamp().to_be_bytes().to_vec());
         self.apply(batch)?;
+        if purged.records + purged.sessions > 0 {
+            self.compact_if_worthwhile()?;
+        }
         Ok(purged)
     }
 
     /// When the last purge ran, if ever.
     pub fn last_purge(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         Ok(self
-            .inner
-            .db
+            .db()
             .get(META, LAST_PURGE_KEY)?
             .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
             .and_then(|b| DateTime::from_timestamp(i64::from_be_bytes(b), 0)))
@@ -1052,8 +1106,8 @@ impl Store {
     /// How many sessions and records are stored.
     pub fn counts(&self) -> (usize, usize) {
         (
-            self.inner.db.count(SESSIONS).unwrap_or_default(),
-            self.inner.db.count(RECORDS).unwrap_or_default(),
+            self.db().count(SESSIONS).unwrap_or_default(),
+            self.db().count(RECORDS).unwrap_or_default(),
         )
     }
 
@@ -1064,12 +1118,12 @@ impl Store {
 
     /// The database's size on disk in bytes, as sled reports it.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        self.inner.db.size_on_disk()
+        self.db().size_on_disk()
     }
 
     /// Flushes everything to disk.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.inner.db.flush()
+        self.db().flush()
     }
 }
 

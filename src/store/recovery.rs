@@ -109,6 +109,62 @@ pub fn restrict_permissions(dir: &Path) {
     }
 }
 
+/// The file in the data directory naming the folder that holds sled's files, once the store
+/// has been compacted (before that, sled's files are in the data directory itself).
+pub const POINTER: &str = "store";
+
+/// The folder holding sled's files: the one [`POINTER`] names, or the data directory itself.
+pub fn sled_dir(dir: &Path) -> PathBuf {
+    match fs::read_to_string(dir.join(POINTER)) {
+        Ok(name) => {
+            let name = name.trim();
+            let valid = name
+                .strip_prefix("store-")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            if valid && dir.join(name).is_dir() {
+                dir.join(name)
+            } else {
+                dir.to_path_buf()
+            }
+        }
+        Err(_) => dir.to_path_buf(),
+    }
+}
+
+/// The generation number of a sled folder (`store-N`), 0 for the data directory itself.
+pub fn generation(dir: &Path, sled: &Path) -> u64 {
+    if sled == dir {
+        return 0;
+    }
+    sled.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("store-"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Removes what a compaction left behind: folders of other generations, and sled's files in
+/// the data directory itself once a generation folder is current.
+pub fn remove_stale_generations(dir: &Path, current: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let old_generation = name.starts_with("store-") && path != current;
+        let old_top_level = current != dir
+            && (name == "db" || name == "conf" || name == "blobs" || name.starts_with("snap."));
+        if old_generation || old_top_level {
+            let _ = if path.is_dir() {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
+        }
+    }
+}
+
 /// An entry found by a raw scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Salvaged {
@@ -260,6 +316,7 @@ impl RawScan {
 }
 
 fn raw_files(dir: &Path) -> Vec<PathBuf> {
+    let dir = sled_dir(dir);
     let mut files = vec![dir.join("db")];
     if let Ok(blobs) = fs::read_dir(dir.join("blobs")) {
         files.extend(blobs.flatten().map(|e| e.path()));

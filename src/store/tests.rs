@@ -288,7 +288,7 @@ fn frames_left_over_from_a_longer_value_are_removed() -> Result<(), StoreError> 
     store.save_session("k", &s, at(1))?;
     s.concerns.messages = vec!["short".into()];
     store.save_session("k", &s, at(1))?;
-    assert_eq!(store.inner.db.raw(SESSIONS)?.len(), 1);
+    assert_eq!(store.db().raw(SESSIONS)?.len(), 1);
     assert_eq!(store.load_session("k", at(1), Duration::hours(1))?, Some(s));
     Ok(())
 }
@@ -306,15 +306,13 @@ fn values_stored_in_plain_text_by_an_earlier_version_are_sealed_on_opening(
             &record_named("FD-20261122-0009", name),
         )?;
         store
-            .inner
-            .db
+            .db()
             .insert_raw(RECORDS, b"FD-20261122-0009", &envelope)?;
         assert!(store.record("FD-20261122-0009")?.is_some(), "still read");
     }
     let store = Store::open(dir.path())?;
     assert!(store
-        .inner
-        .db
+        .db()
         .header(RECORDS, "FD-20261122-0009")?
         .is_some_and(|h| h.sealed()));
     assert_eq!(
@@ -332,14 +330,10 @@ fn a_value_moved_to_another_key_or_altered_does_not_open() -> Result<(), StoreEr
     let store = Store::open(dir.path())?;
     store.save_record(&record_named("FD-20261122-0001", "Moved Fictional"), at(1))?;
     let raw = store
-        .inner
-        .db
+        .db()
         .get(RECORDS, b"FD-20261122-0001")?
         .unwrap_or_default();
-    store
-        .inner
-        .db
-        .insert_raw(RECORDS, b"FD-20261122-0002", &raw)?;
+    store.db().insert_raw(RECORDS, b"FD-20261122-0002", &raw)?;
     assert!(matches!(
         store.record("FD-20261122-0002"),
         Err(StoreError::Unreadable { .. })
@@ -349,8 +343,7 @@ fn a_value_moved_to_another_key_or_altered_does_not_open() -> Result<(), StoreEr
         *b ^= 1;
     }
     store
-        .inner
-        .db
+        .db()
         .insert_raw(RECORDS, b"FD-20261122-0001", &altered)?;
     assert!(matches!(
         store.record("FD-20261122-0001"),
@@ -420,5 +413,55 @@ fn the_data_directory_is_private() -> Result<(), StoreError> {
             assert_eq!(mode(&p), 0o600, "{}", p.display());
         }
     }
+    Ok(())
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        total += if p.is_dir() {
+            dir_size(&p)
+        } else {
+            entry.metadata().map(|m| m.len()).unwrap_or(0)
+        };
+    }
+    total
+}
+
+#[test]
+fn purging_gives_the_space_back() -> Result<(), StoreError> {
+    let dir = temp()?;
+    let store = Store::open(dir.path())?;
+    let long = "what happened, in the caller's words. ".repeat(400);
+    for n in 0..60 {
+        let mut s = session_named("Space Fictional");
+        for step in 0..8 {
+            s.concerns.messages.push(format!("{step} {long}"));
+            store.save_session(&format!("k{n}"), &s, at(1))?;
+        }
+    }
+    store.save_session("kept", &session_named("Kept Fictional"), at(20))?;
+    let full = dir_size(dir.path());
+    let purged = store.purge(at(20), Duration::hours(2), Duration::days(30))?;
+    assert_eq!(purged.sessions, 60);
+    let after = dir_size(dir.path());
+    assert!(
+        after * 4 < full,
+        "the directory shrinks after a purge: {full} -> {after} bytes"
+    );
+    assert!(dir.path().join(recovery::POINTER).exists());
+    // Everything still works, now and after reopening.
+    store.save_session("new", &Session::default(), at(20))?;
+    assert!(store
+        .load_session("kept", at(20), Duration::hours(2))?
+        .is_some());
+    drop(store);
+    let store = Store::open(dir.path())?;
+    assert_eq!(store.counts().0, 2);
+    assert!(store
+        .load_session("new", at(20), Duration::hours(2))?
+        .is_some());
+    assert_eq!(store.key_count(), 2);
     Ok(())
 }
