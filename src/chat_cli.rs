@@ -46,7 +46,12 @@ pub fn chat() -> Result<ExitCode> {
 
 /// `frontdoor bench`: full consultations through the app with durable writes; steps per second,
 /// step latency, and the data directory's size after them and after purging them.
-pub fn bench(consultations: usize, dir: Option<PathBuf>, encrypt: bool) -> Result<ExitCode> {
+pub fn bench(
+    consultations: usize,
+    dir: Option<PathBuf>,
+    encrypt: bool,
+    keep: bool,
+) -> Result<ExitCode> {
     let temp = tempfile_dir()?;
     let dir = dir.unwrap_or_else(|| temp.clone());
     let config = Config {
@@ -97,6 +102,15 @@ pub fn bench(consultations: usize, dir: Option<PathBuf>, encrypt: bool) -> Resul
     app.store().flush()?;
     let (sessions, records) = app.store().counts();
     let size = dir_size(&dir)?;
+    if keep {
+        say!(
+            "{consultations} consultations, {} steps/s; data directory {}: {:.1} MiB with {records} records and {sessions} sessions (kept)",
+            (latencies.len() as f64 / elapsed.as_secs_f64()).round(),
+            dir.display(),
+            size as f64 / 1_048_576.0
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let purge_started = Instant::now();
     let later = now + config.retention() + chrono::Duration::days(1);
     let purged = app

@@ -106,6 +106,9 @@ enum Command {
         /// Store without encryption, to measure what it costs.
         #[arg(long)]
         no_encryption: bool,
+        /// Do not purge at the end (to inspect or time the directory afterwards; needs --dir).
+        #[arg(long, requires = "dir")]
+        keep: bool,
     },
     /// Measure the matcher on labelled cases: accuracy, under-triage, immediate recall, latency.
     Eval {
@@ -182,7 +185,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             consultations,
             dir,
             no_encryption,
-        }) => chat_cli::bench(consultations, dir, !no_encryption),
+            keep,
+        }) => chat_cli::bench(consultations, dir, !no_encryption, keep),
         Some(Command::Telegram) => telegram_cli::telegram(),
         Some(Command::Chat) | None => chat_cli::chat(),
     }

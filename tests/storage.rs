@@ -284,7 +284,7 @@ mod deletion {
         }
         let master = MasterKey::load_or_create(data).unwrap_or_else(|e| panic!("{e}"));
         let ring = KeyRing::open(data, master).unwrap_or_else(|e| panic!("{e}"));
-        let readable = recovery::scan_every_copy(data)
+        let readable = recovery::scan_every_copy(data, &ring)
             .open(&ring)
             .entries
             .iter()

@@ -234,7 +234,7 @@ pub fn restore(dir: &Path, file: &Path, options: &StoreOptions) -> Result<Summar
 pub fn salvage(dir: &Path, out: &Path, options: &StoreOptions) -> Result<Summary, StoreError> {
     let master = existing_master(dir, options)?;
     let ring = KeyRing::open(dir, master.clone())?;
-    write_salvage(out, &master, recovery::scan(dir).open(&ring))
+    write_salvage(out, &master, recovery::scan(dir, &ring).open(&ring))
 }
 
 /// Writes what a raw scan could read as a backup file.

@@ -372,7 +372,7 @@ impl Store {
         let scan = ring
             .as_ref()
             .filter(|r| !r.is_empty())
-            .map(|_| recovery::scan(dir));
+            .map(|r| recovery::scan(dir, r));
         let sled_dir = recovery::sled_dir(dir);
         recovery::remove_stale_generations(dir, &sled_dir);
         let db = Db::open(&sled_dir)?;

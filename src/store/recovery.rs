@@ -200,37 +200,110 @@ pub struct RawScan {
 }
 
 /// Reads the raw files of the data directory (sled's log and any blob files) and keeps, for
-/// each key id, the newest write whose frames are all there. Works whatever state sled is in:
+/// each key id in the ring, the newest write whose frames are all there. Works whatever state sled is in:
 /// it reads bytes, not sled's structures. Run before sled opens, because sled overwrites the
 /// end of its log after damaged bytes when it opens.
-pub fn scan(dir: &Path) -> RawScan {
-    scan_files(dir, false)
+pub fn scan(dir: &Path, ring: &KeyRing) -> RawScan {
+    scan_files(dir, ring, false)
 }
 
 /// Like [`scan`], keeping every complete copy, not only the newest: to check that nothing
 /// deleted can be read from any copy sled left in its files.
-pub fn scan_every_copy(dir: &Path) -> RawScan {
-    scan_files(dir, true)
+pub fn scan_every_copy(dir: &Path, ring: &KeyRing) -> RawScan {
+    scan_files(dir, ring, true)
 }
 
-fn scan_files(dir: &Path, every: bool) -> RawScan {
-    // (kid, write) -> (header, parts by index)
-    let mut writes: HashMap<([u8; 16], u64), Parts> = HashMap::new();
-    for path in raw_files(dir) {
-        let Ok(bytes) = fs::read(&path) else {
-            continue;
+/// Calls `f` with every frame (header and body) in the file at `path`, reading it in blocks.
+fn for_each_frame(path: &Path, mut f: impl FnMut(Header, &[u8])) {
+    use std::io::Read;
+    const BLOCK: usize = 1 << 20;
+    let Ok(mut file) = fs::File::open(path) else {
+        return;
+    };
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + HEADER_LEN + frame::CHUNK);
+    let mut eof = false;
+    loop {
+        if !eof {
+            let had = buf.len();
+            buf.resize(had + BLOCK, 0);
+            let n = file.read(&mut buf[had..]).unwrap_or(0);
+            buf.truncate(had + n);
+            eof = n == 0;
+        }
+        // Frames that start here and end in the buffer are handled; the tail that could hold
+        // the start of a frame is kept for the next block.
+        let keep_from = if eof {
+            buf.len()
+        } else {
+            buf.len().saturating_sub(HEADER_LEN + frame::CHUNK)
         };
         let mut at = 0;
-        while let Some(pos) = find(&bytes[at..], MAGIC) {
+        while let Some(pos) = find(&buf[at..keep_from.max(at)], MAGIC) {
             let start = at + pos;
             at = start + 1;
-            let Some(h) = Header::read(&bytes[start..]).filter(Header::sealed) else {
-                continue;
-            };
-            let body_at = start + HEADER_LEN;
-            let Some(body) = bytes.get(body_at..body_at + h.len as usize) else {
-                continue;
-            };
+            if let Some(h) = Header::read(&buf[start..]) {
+                let body_at = start + HEADER_LEN;
+                if let Some(body) = buf.get(body_at..body_at + h.len as usize) {
+                    f(h, body);
+                }
+            }
+        }
+        if eof {
+            return;
+        }
+        buf.drain(..keep_from);
+    }
+}
+
+/// Only entries whose keys are in `ring` are kept: the others can never be opened. Two passes:
+/// the headers say which writes are complete and newest, then only their bodies are kept.
+fn scan_files(dir: &Path, ring: &KeyRing, every: bool) -> RawScan {
+    let files = raw_files(dir);
+    // (kid, write) -> (header, which frames were seen)
+    let mut seen: HashMap<([u8; 16], u64), (Header, Vec<bool>)> = HashMap::new();
+    for path in &files {
+        for_each_frame(path, |h, _| {
+            if !ring.contains(&h.kid) {
+                return;
+            }
+            let slot = seen
+                .entry((h.kid, h.write))
+                .or_insert_with(|| (h, vec![false; h.count as usize]));
+            if slot.0.count == h.count && slot.0.saved == h.saved {
+                if let Some(s) = slot.1.get_mut(h.index as usize) {
+                    *s = true;
+                }
+            }
+        });
+    }
+    let mut out = RawScan::default();
+    let mut newest: HashMap<[u8; 16], u64> = HashMap::new();
+    for ((kid, write), (_, parts)) in &seen {
+        if parts.iter().all(|p| *p) {
+            let w = newest.entry(*kid).or_insert(*write);
+            *w = (*w).max(*write);
+        }
+    }
+    for (kid, _) in seen.keys() {
+        if !newest.contains_key(kid) {
+            out.incomplete.insert(*kid);
+        }
+    }
+    let wanted = |kid: &[u8; 16], write: u64| {
+        newest.get(kid).is_some_and(|w| {
+            *w == write
+                || (every
+                    && seen
+                        .get(&(*kid, write))
+                        .is_some_and(|(_, p)| p.iter().all(|x| *x)))
+        })
+    };
+    let mut writes: HashMap<([u8; 16], u64), Parts> = HashMap::new();
+    for path in &files {
+        for_each_frame(path, |h, body| {
+            if !ring.contains(&h.kid) || !wanted(&h.kid, h.write) {
+                return;
+            }
             let slot = writes
                 .entry((h.kid, h.write))
                 .or_insert_with(|| (h, vec![None; h.count as usize]));
@@ -239,29 +312,17 @@ fn scan_files(dir: &Path, every: bool) -> RawScan {
                     part.get_or_insert_with(|| body.to_vec());
                 }
             }
-        }
+        });
     }
-    let mut out = RawScan::default();
     for ((kid, write), (h, parts)) in writes {
         if parts.iter().any(Option::is_none) {
-            out.incomplete.insert(kid);
             continue;
         }
         let body: Vec<u8> = parts.into_iter().flatten().flatten().collect();
-        if out
-            .newest
-            .get(&kid)
-            .is_some_and(|(old, _)| old.write >= write)
-        {
-            if every {
-                out.older.push((kid, h, body));
-            }
-            continue;
-        }
-        if let Some((old_h, old_body)) = out.newest.insert(kid, (h, body)) {
-            if every {
-                out.older.push((kid, old_h, old_body));
-            }
+        if newest.get(&kid) == Some(&write) {
+            out.newest.insert(kid, (h, body));
+        } else {
+            out.older.push((kid, h, body));
         }
     }
     out
@@ -326,4 +387,40 @@ fn raw_files(dir: &Path) -> Vec<PathBuf> {
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_found_across_block_boundaries() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::io(Path::new("tmp"), e))?;
+        let path = dir.path().join("db");
+        let mut bytes = Vec::new();
+        let mut expected = 0;
+        // Frames of varied lengths at varied offsets, past several 1 MiB blocks.
+        let mut n = 0u64;
+        while bytes.len() < 3 * (1 << 20) + 5000 {
+            bytes.extend(std::iter::repeat_n(0xAB, (n as usize * 37) % 300));
+            let body = vec![n as u8; (n as usize * 131) % frame::CHUNK + 1];
+            for f in frame::split([1; 16], n, 0, &body) {
+                bytes.extend_from_slice(&f);
+                expected += 1;
+            }
+            n += 1;
+        }
+        std::fs::write(&path, &bytes).map_err(|e| StoreError::io(&path, e))?;
+        let mut found = 0;
+        let mut writes = HashSet::new();
+        for_each_frame(&path, |h, body| {
+            assert_eq!(body.len(), h.len as usize);
+            assert!(body.iter().all(|b| *b == h.write as u8));
+            found += 1;
+            writes.insert(h.write);
+        });
+        assert_eq!(found, expected);
+        assert_eq!(writes.len() as u64, n);
+        Ok(())
+    }
 }
