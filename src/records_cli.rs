@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 
 use frontdoor::config::Config;
+use frontdoor::dialogue::clean;
 use frontdoor::store::{backup, Store, StoreError};
 
 /// `frontdoor records ...`.
@@ -104,15 +105,15 @@ pub fn run(
                     Ok(r) => {
                         let rec = &r.record;
                         let area = rec.area.as_ref().map(|a| a.name.as_str()).unwrap_or("-");
-                        writeln!(
-                            out,
+                        let line = format!(
                             "{}  {}  {:<16}  {:<24}  {}",
                             rec.reference,
                             rec.created.format("%d/%m/%Y %H:%M"),
                             area,
                             rec.child.name,
                             rec.level_phrase()
-                        )?;
+                        );
+                        writeln!(out, "{}", clean::text(&line).replace('\n', " "))?;
                     }
                     Err(e) => writeln!(out, "(unreadable: {e})")?,
                 }
@@ -122,15 +123,17 @@ pub fn run(
             let r = store
                 .record(&reference)?
                 .with_context(|| format!("no record {reference}"))?;
-            write!(out, "{}", r.record.to_text())?;
+            // Records stored before input was cleaned may hold escape sequences: never print
+            // them raw.
+            write!(out, "{}", clean::text(&r.record.to_text()))?;
         }
         RecordsCommand::Export { reference, format } => {
             let r = store
                 .record(&reference)?
                 .with_context(|| format!("no record {reference}"))?;
             match format {
-                Format::Md => write!(out, "{}", r.record.to_markdown())?,
-                Format::Txt => write!(out, "{}", r.record.to_text())?,
+                Format::Md => write!(out, "{}", clean::text(&r.record.to_markdown()))?,
+                Format::Txt => write!(out, "{}", clean::text(&r.record.to_text()))?,
                 Format::Json => writeln!(out, "{}", r.record.to_json()?)?,
             }
         }
