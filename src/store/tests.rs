@@ -1,5 +1,6 @@
 use super::*;
-use chrono::TimeZone;
+use crate::dialogue::Session;
+use chrono::{NaiveDate, TimeZone};
 
 fn at(h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, h, 0, 0)
