@@ -276,6 +276,7 @@ impl Store {
     }
 
     /// Problems found on opening that did not stop it, one plain line each (with what to do).
+    /// The store does not log them: each front end shows them once (`records_cli::report_problems`).
     pub fn problems(&self) -> Vec<String> {
         self.inner
             .problems

@@ -198,7 +198,6 @@ impl Store {
                     saved = saved.sealed,
                     file = file.display(),
                 );
-                tracing::error!("{line}");
                 self.inner
                     .problems
                     .lock()
