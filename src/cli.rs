@@ -89,13 +89,13 @@ pub fn contacts(
     let urgency = Urgency::of(tier, immediate);
     let answer = contacts::route(area, &rules.bank_holidays, urgency, at)?;
     if as_json {
-        println!(
+        say!(
             "{}",
             serde_json::to_string(&CallNowJson::new(area, at, &answer))?
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    say!(
         "{} — {}",
         area.meta.name,
         at.format("%A %-d %B %Y, %H:%M (UK time)")
@@ -108,21 +108,22 @@ pub fn contacts(
         ),
         Urgency::Unassessed => "a concern that may not wait (not yet assessed)".to_string(),
     };
-    println!("For {what}:");
+    say!("For {what}:");
     for line in answer.lines(at) {
-        println!("  {line}");
+        say!("  {line}");
     }
-    println!(
+    say!(
         "If a child is in immediate danger: call {} ({}).",
-        answer.emergency.number, answer.emergency.service
+        answer.emergency.number,
+        answer.emergency.service
     );
-    println!();
-    println!("All numbers in {}:", area.meta.document);
+    say!();
+    say!("All numbers in {}:", area.meta.document);
     for c in &area.contacts {
         let hours = contacts::hours_text(c)
             .map(|h| format!(" ({h})"))
             .unwrap_or_default();
-        println!(
+        say!(
             "  {:<14} {}{} [{}; {}]",
             c.number,
             c.service,
@@ -155,27 +156,29 @@ fn print_assessment(
     a: &Assessment<'_>,
     call: &contacts::CallNow<'_>,
     at: NaiveDateTime,
-) {
+) -> Result<()> {
     if a.immediate {
-        println!(
+        say!(
             "IMMEDIATE PROTECTION: call {} now, then {} on {}.",
-            a.call.emergency.number, a.call.now.service, a.call.now.number
+            a.call.emergency.number,
+            a.call.now.service,
+            a.call.now.number
         );
     }
     if !a.analysis.concepts.is_empty() {
-        println!("Understood: {}", a.analysis.concepts.join("; "));
+        say!("Understood: {}", a.analysis.concepts.join("; "));
     }
     if !a.analysis.red_flags.is_empty() {
-        println!("Red flags: {}", a.analysis.red_flags.join("; "));
+        say!("Red flags: {}", a.analysis.red_flags.join("; "));
     }
     if a.found.is_empty() {
-        println!("No indicator of {} matched. Tell us more: what has happened, how often, how old is the child?", area.meta.document);
+        say!("No indicator of {} matched. Tell us more: what has happened, how often, how old is the child?", area.meta.document);
     }
     for f in &a.found {
         let level = area
             .level(&f.indicator.level)
             .map_or(f.indicator.level.as_str(), |l| l.name.as_str());
-        println!(
+        say!(
             "- [{}] {} (level: {level}, tier {}, score {:.2}{}; matched: {})",
             f.indicator.id,
             f.indicator.text,
@@ -187,11 +190,12 @@ fn print_assessment(
     }
     if let Some(o) = &a.outcome {
         let level = area.level_covering(a.tier, o.level);
-        println!("Level of need: {} (tier {})", level.name, a.tier);
-        println!("Action: {}", o.action);
+        say!("Level of need: {} (tier {})", level.name, a.tier);
+        say!("Action: {}", o.action);
     }
-    println!("Who to call: {}", call.text(at));
-    println!("In an emergency: {}", call.emergency.number);
+    say!("Who to call: {}", call.text(at));
+    say!("In an emergency: {}", call.emergency.number);
+    Ok(())
 }
 
 fn assessment_json(
@@ -252,18 +256,36 @@ pub fn assess(
         };
         let a = assess_text(area, &matcher, &rules.bank_holidays, text, at)?;
         let call = routed(area, &rules, &a, at)?;
-        print_assessment(area, &a, &call, at);
+        print_assessment(area, &a, &call, at)?;
         return Ok(ExitCode::SUCCESS);
     }
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    for (n, line) in stdin.lock().lines().enumerate() {
-        let line = line.context("reading stdin")?;
+    let mut input = stdin.lock();
+    let mut bytes = Vec::new();
+    for n in 0.. {
+        bytes.clear();
+        if input
+            .read_until(b'\n', &mut bytes)
+            .context("reading stdin")?
+            == 0
+        {
+            break;
+        }
+        let Ok(line) = std::str::from_utf8(&bytes) else {
+            // One bad line is reported in place; the batch goes on.
+            writeln!(
+                out,
+                "{}",
+                json!({"line": n + 1, "error": "not valid UTF-8 text"})
+            )?;
+            continue;
+        };
         if line.trim().is_empty() {
             continue;
         }
-        let value: serde_json::Value = match serde_json::from_str(&line) {
+        let value: serde_json::Value = match serde_json::from_str(line) {
             Ok(v) => v,
             Err(e) => {
                 writeln!(
@@ -342,35 +364,35 @@ pub fn eval(cases_path: &Path, which: &str) -> Result<ExitCode> {
             && r.severe_under_triage == 0
             && r.tier4_below_3 <= 0.05;
         all_ok &= ok;
-        println!(
+        say!(
             "== {} ({} cases) {}",
             area.id(),
             r.cases,
             if ok { "targets met" } else { "TARGETS NOT MET" }
         );
-        println!(
+        say!(
             "tier accuracy {:.1}%  under-triage {:.1}%  severe under-triage {}  tier-4 below 3 {:.1}%",
             r.tier_accuracy * 100.0,
             r.under_triage * 100.0,
             r.severe_under_triage,
             r.tier4_below_3 * 100.0
         );
-        println!(
+        say!(
             "immediate recall {:.1}%  precision {:.1}%",
             r.immediate_recall * 100.0,
             r.immediate_precision * 100.0
         );
-        println!(
+        say!(
             "index: {} indicators, about {} KiB",
             area.indicators.len(),
             matcher.approx_heap_bytes() / 1024
         );
-        println!(
+        say!(
             "latency per message: median {:.0} µs, p99 {:.0} µs",
             eval::quantile(&micros, 0.5),
             eval::quantile(&micros, 0.99)
         );
-        println!(
+        say!(
             "slowest: {}",
             slowest
                 .iter()
@@ -379,12 +401,12 @@ pub fn eval(cases_path: &Path, which: &str) -> Result<ExitCode> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        println!("confusion (rows expected tier 0-4, columns predicted 0-4):");
+        say!("confusion (rows expected tier 0-4, columns predicted 0-4):");
         for (t, row) in r.confusion.iter().enumerate().skip(1) {
-            println!("  {t}: {:?}", row);
+            say!("  {t}: {:?}", row);
         }
         if !r.under.is_empty() {
-            println!("under-triaged: {}", r.under.join(" "));
+            say!("under-triaged: {}", r.under.join(" "));
         }
     }
     Ok(if all_ok {

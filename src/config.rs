@@ -7,6 +7,7 @@
 //! | `FRONTDOOR_SESSION_IDLE_HOURS`| `24`     | an unfinished consultation expires after this    |
 //! | `FRONTDOOR_AREA`              | none     | a deployment's fixed area (the area question is skipped) |
 //! | `FRONTDOOR_HOURS_<AREA>`      | none     | a front door's opening hours where its document states none, e.g. `FRONTDOOR_HOURS_MEDWAY="mon-thu 08:30-17:00; fri 08:30-16:30"` |
+//! | `FRONTDOOR_DATA_KEY`          | none     | the master key (64 hex digits); default: `master.key` in the data directory |
 //!
 //! `<AREA>` is the area id in capitals with `_` for `-` (`FRONTDOOR_HOURS_WARWICKSHIRE_2018`).
 //! Without it, such a front door is assumed open on weekdays 08:00-18:00 except bank holidays,
@@ -34,6 +35,8 @@ use std::path::PathBuf;
 use chrono::Duration;
 
 use crate::rules::{hours_setting, load::embedded_area_ids, OpeningHours};
+use crate::store::keys::MasterKey;
+use crate::store::StoreOptions;
 
 /// A value that must not appear in logs: `Debug` and `Display` print `[hidden]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -117,6 +120,9 @@ pub struct Config {
     pub default_area: Option<String>,
     /// Front door opening hours set for this deployment, by area id (`FRONTDOOR_HOURS_<AREA>`).
     pub front_door_hours: BTreeMap<String, Vec<OpeningHours>>,
+    /// The master key sealing the stored data's keys (64 hex digits), when it is kept outside
+    /// the data directory; otherwise `master.key` in the data directory is used.
+    pub data_key: Option<Secret>,
 }
 
 impl Default for Config {
@@ -127,6 +133,7 @@ impl Default for Config {
             session_idle_hours: 24,
             default_area: None,
             front_door_hours: BTreeMap::new(),
+            data_key: None,
         }
     }
 }
@@ -165,7 +172,28 @@ impl Config {
                 c.front_door_hours.insert(id.to_string(), spans);
             }
         }
+        if let Some(k) = get("FRONTDOOR_DATA_KEY") {
+            if MasterKey::from_hex(&k).is_none() {
+                return Err(ConfigError::Invalid {
+                    name: "FRONTDOOR_DATA_KEY",
+                    value: "[hidden]".into(),
+                    why: "must be 64 hexadecimal digits (32 random bytes), e.g. from `openssl rand -hex 32`",
+                });
+            }
+            c.data_key = Some(Secret::new(k));
+        }
         Ok(c)
+    }
+
+    /// How to open the store: the master key from `FRONTDOOR_DATA_KEY` when it is set.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            master: self
+                .data_key
+                .as_ref()
+                .and_then(|k| MasterKey::from_hex(k.expose())),
+            encrypt: true,
+        }
     }
 
     /// How long records are kept.
@@ -414,6 +442,17 @@ mod tests {
         assert!(
             Config::from_vars(|n| (n == "FRONTDOOR_RETENTION_DAYS").then(|| "abc".into())).is_err()
         );
+    }
+
+    #[test]
+    fn the_data_key_must_be_a_key_and_is_hidden() {
+        let key = "0123456789abcdef".repeat(4);
+        let c = Config::from_vars(|n| (n == "FRONTDOOR_DATA_KEY").then(|| key.clone()));
+        assert!(c.as_ref().is_ok_and(|c| c.store_options().master.is_some()));
+        assert!(!format!("{c:?}").contains(&key));
+        let short = Config::from_vars(|n| (n == "FRONTDOOR_DATA_KEY").then(|| "secret".into()));
+        assert!(short.is_err());
+        assert!(!format!("{short:?}").contains("secret"));
     }
 
     #[test]

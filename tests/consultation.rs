@@ -598,6 +598,66 @@ fn a_10000_character_message_is_taken_and_a_longer_one_gets_a_hint() {
     assert_eq!(last_question(&replies).0, "caller_name");
 }
 
+/// A consultation's stored size is bounded: messages are kept whole up to a stated total, and
+/// the caller is told the limits before writing and how much room is left when one is passed.
+#[test]
+fn concerns_are_kept_whole_up_to_a_stated_total() {
+    use frontdoor::dialogue::engine::{MAX_CONCERNS_MESSAGE, MAX_CONCERNS_TOTAL};
+    let rules = embedded();
+    let area = rules.areas().next().expect("an area").clone();
+    let h = Harness::new(rules);
+    let answers = routine(&area);
+    let mut lines = vec![];
+    for step in [
+        "danger",
+        "area",
+        "caller_name",
+        "caller_role",
+        "caller_org",
+        "caller_contact",
+        "relationship",
+        "safeguarding_lead",
+        "child_name",
+        "child_age",
+        "address",
+        "household",
+        "language",
+        "professionals",
+    ] {
+        lines.push(answers[step].as_str());
+    }
+    h.run(&lines);
+    let replies = h.send(&answers["tried"]);
+    let (step, _) = last_question(&replies);
+    assert_eq!(step, "concerns");
+    let told = format!("{replies:?}");
+    let thousands = |n: usize| format!("{},{:03}", n / 1000, n % 1000);
+    assert!(
+        told.contains(&thousands(MAX_CONCERNS_MESSAGE))
+            && told.contains(&thousands(MAX_CONCERNS_TOTAL)),
+        "the question states both limits: {told}"
+    );
+    let part = "He comes to school hungry and tired. ".repeat(600);
+    let part: String = part.chars().take(MAX_CONCERNS_MESSAGE).collect();
+    for _ in 0..2 {
+        let replies = h.send(&part);
+        assert!(
+            matches!(replies.last(), Some(Reply::ConfirmMatches(_))),
+            "{:?}",
+            replies.last()
+        );
+    }
+    let replies = h.send(&part.chars().take(15_000).collect::<String>());
+    let hint = said(&replies) + &format!("{replies:?}");
+    assert!(hint.contains("room for 10000 more"), "{hint}");
+    let replies = h.send(&part.chars().take(10_000).collect::<String>());
+    assert!(
+        matches!(replies.last(), Some(Reply::ConfirmMatches(_))),
+        "{:?}",
+        replies.last()
+    );
+}
+
 #[test]
 fn unknown_command_gets_help_and_the_same_question() {
     let h = Harness::new(embedded());

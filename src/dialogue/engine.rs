@@ -30,6 +30,11 @@ use crate::triage;
 /// The longest concerns message taken (longer ones get a hint to split them).
 pub const MAX_CONCERNS_MESSAGE: usize = 20_000;
 
+/// The most characters of concerns one consultation keeps, over all its messages: every
+/// message up to this is kept whole; one that would pass it gets a hint saying how much room
+/// is left. This bounds what a consultation stores (the caller is told both limits).
+pub const MAX_CONCERNS_TOTAL: usize = 50_000;
+
 /// How many matches of one message are shown (red flags are always shown).
 const MAX_SHOWN_PER_MESSAGE: usize = 6;
 
@@ -991,6 +996,13 @@ impl Engine {
         if len > MAX_CONCERNS_MESSAGE {
             return Taken::Hint(format!(
                 "That message is very long ({len} characters). Please send it in parts of up to {MAX_CONCERNS_MESSAGE} characters; each part is added to the last."
+            ));
+        }
+        let so_far: usize = s.concerns.messages.iter().map(|m| m.chars().count()).sum();
+        if so_far + len > MAX_CONCERNS_TOTAL {
+            let left = MAX_CONCERNS_TOTAL.saturating_sub(so_far);
+            return Taken::Hint(format!(
+                "A consultation keeps up to {MAX_CONCERNS_TOTAL} characters of concerns, and {so_far} are already taken, so there is room for {left} more. Please send the most important part in up to {left} characters (the rest can go in your own notes or the referral)."
             ));
         }
         s.concerns.messages.push(text.to_string());

@@ -105,7 +105,7 @@ impl Access {
             Ok(Some(r)) => self.codes.contains(&r.code),
             Ok(None) => false,
             // An unreadable registration gives no access; registering again repairs it.
-            Err(StoreError::Decode { .. } | StoreError::NewerVersion { .. }) => false,
+            Err(e) if e.is_unreadable_value() => false,
             Err(e) => return Err(e),
         })
     }
@@ -124,7 +124,7 @@ impl Access {
         let mut attempts = match store.chat_state::<Attempts>(&key) {
             Ok(a) => a.filter(|a| now - a.first <= LOCKOUT),
             // An unreadable count is started again rather than locking the user out for good.
-            Err(StoreError::Decode { .. } | StoreError::NewerVersion { .. }) => None,
+            Err(e) if e.is_unreadable_value() => None,
             Err(e) => return Err(e),
         };
         if attempts.is_some_and(|a| a.wrong >= MAX_ATTEMPTS) {

@@ -232,7 +232,6 @@ async fn delete(turn: &mut Turn<'_>, arg: &str) -> Result<(), Failure> {
         return turn.reply(vec![Outgoing::text(text)], false).await;
     }
     let key = turn.key();
-    let now = turn.now;
     let w = wanted.clone();
     let deleted = turn
         .ctx
@@ -241,14 +240,7 @@ async fn delete(turn: &mut Turn<'_>, arg: &str) -> Result<(), Failure> {
             if store.record_owner(&w)?.as_deref() != Some(key.as_str()) {
                 return Ok::<_, crate::store::StoreError>(false);
             }
-            let idle = app.config().session_idle();
-            let ended_with_it = match store.load_session(&key, now, idle) {
-                Ok(Some(s)) => s.finished.as_deref() == Some(w.as_str()),
-                _ => false,
-            };
-            if ended_with_it {
-                store.delete_session(&key)?;
-            }
+            // Deletes the finished consultation that made it, and the chat's state, too.
             store.delete_record(&w)
         })
         .await

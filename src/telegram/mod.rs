@@ -171,7 +171,7 @@ impl Context {
             let session = match app.store().load_session(&key, now, idle) {
                 Ok(s) => s,
                 // The next step starts again (and says so); until then nothing is asked.
-                Err(StoreError::Decode { .. } | StoreError::NewerVersion { .. }) => None,
+                Err(e) if e.is_unreadable_value() => None,
                 Err(e) => return Err(e),
             };
             let local = uk_local(now);
