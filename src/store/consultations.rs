@@ -65,19 +65,6 @@ impl Store {
         self.apply(batch)
     }
 
-    /// Starts a new consultation under `key`: the old session is deleted (its key destroyed,
-    /// so none of its answers can be read again) and the new one saved with a new key.
-    pub fn replace_session(
-        &self,
-        key: &str,
-        session: &Session,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let mut batch = Batch::new();
-        batch.remove(SESSIONS, key);
-        self.save_session_with(key, session, now, batch)
-    }
-
     /// Deletes a session, and the chat state kept under the same key: removed and their keys
     /// destroyed.
     pub fn delete_session(&self, key: &str) -> Result<bool, StoreError> {
@@ -105,26 +92,6 @@ impl Store {
             encode(RECORD_VERSION, now, record)?,
         );
         self.apply(batch)
-    }
-
-    /// Saves a record and the session that produced it together, flushed once.
-    pub fn save_record_and_session(
-        &self,
-        record: &Record,
-        key: &str,
-        session: &Session,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let mut batch = Batch::new();
-        batch
-            .put_sealed(
-                RECORDS,
-                &record.reference,
-                now,
-                encode(RECORD_VERSION, now, record)?,
-            )
-            .put(OWNERS, record.reference.as_bytes(), key.as_bytes().to_vec());
-        self.save_session_with(key, session, now, batch)
     }
 
     /// The conversation key that made the record `reference`, if it is known.

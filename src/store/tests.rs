@@ -33,6 +33,26 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
     found
 }
 
+/// The step that finishes a consultation: its record and session saved together.
+fn save_finished(
+    store: &Store,
+    record: &Record,
+    key: &str,
+    session: &Session,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    store.save_step(
+        &Step {
+            key,
+            session,
+            record: Some(record),
+            new_consultation: false,
+            delivered: None,
+        },
+        now,
+    )
+}
+
 fn session_named(name: &str) -> Session {
     let mut s = Session {
         area: Some("exampleshire".into()),
@@ -211,7 +231,7 @@ fn deleting_a_record_deletes_its_session_and_makes_both_unreadable() -> Result<(
     let record = record_named("FD-20261122-0001", name);
     let mut session = session_named(name);
     session.finished = Some(record.reference.clone());
-    store.save_record_and_session(&record, "telegram:5", &session, at(1))?;
+    save_finished(&store, &record, "telegram:5", &session, at(1))?;
     // Another chat's session with another child stays.
     store.save_session("telegram:6", &session_named("Other Child"), at(1))?;
     store.flush()?;
@@ -239,7 +259,13 @@ fn nothing_personal_is_stored_in_plain_text() -> Result<(), StoreError> {
     {
         let store = Store::open(dir.path())?;
         let record = record_named("FD-20261122-0001", name);
-        store.save_record_and_session(&record, "terminal:local", &session_named(name), at(1))?;
+        save_finished(
+            &store,
+            &record,
+            "terminal:local",
+            &session_named(name),
+            at(1),
+        )?;
         store.flush()?;
         assert!(store.record("FD-20261122-0001")?.is_some());
     }
@@ -637,7 +663,7 @@ fn a_chat_state_is_sealed_and_deleted_with_its_session() -> Result<(), StoreErro
     let mut finished = session_named("E");
     finished.finished = Some(reference.into());
     let record = record_named(reference, "Fictional Heron");
-    store.save_record_and_session(&record, "telegram:5", &finished, at(1))?;
+    save_finished(&store, &record, "telegram:5", &finished, at(1))?;
     store.save_chat_state("telegram:5", Some(&secret), at(1))?;
     assert!(store.delete_record(reference)?);
     assert_eq!(state("telegram:5")?, None);
