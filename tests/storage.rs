@@ -364,6 +364,62 @@ mod deletion {
         Ok(())
     }
 
+    /// What a chat front end keeps of a chat (its live buttons, the question last shown) goes
+    /// with the chat's session, by each kind of deletion, and the steps' delivery marks are
+    /// saved with them. The state saved here holds a fictional name, so that a copy of it
+    /// left readable would be found.
+    #[test]
+    fn a_chats_state_goes_with_its_session() -> Result<(), StoreError> {
+        for kind in ["cancel", "delete", "expiry"] {
+            let dir = tmp()?;
+            let data = dir.path().join("data");
+            let app = app(&data);
+            let key = "telegram:42";
+            let finish = if kind == "delete" { 100 } else { 12 };
+            let mut reference = None;
+            for (n, a) in answers().iter().take(finish).enumerate() {
+                let mark = format!("telegram:1:update:{n}");
+                let replies = app
+                    .handle_delivered(key, Input::parse(a), at(1), Some(&mark))
+                    .unwrap_or_else(|e| panic!("step: {e}"));
+                assert_eq!(
+                    app.store().delivery(&mark)?,
+                    Some(frontdoor::store::Delivery::Saved)
+                );
+                for r in replies {
+                    if let Reply::Finished(rec) = r {
+                        reference = Some(rec.reference);
+                    }
+                }
+                app.store()
+                    .save_chat_state(key, Some(&(n, NAMES[0])), at(1))?;
+            }
+            app.store().flush()?;
+            assert!(findings(&data).1 > 1, "{kind}: readable before");
+            match kind {
+                "cancel" => {
+                    app.handle(key, Input::parse("/cancel"), at(1))
+                        .unwrap_or_else(|e| panic!("{e}"));
+                }
+                "delete" => {
+                    let r = reference.clone().unwrap_or_else(|| panic!("finished"));
+                    assert!(app.store().delete_record(&r)?);
+                }
+                _ => {
+                    app.purge(at(1) + Duration::hours(25))
+                        .unwrap_or_else(|e| panic!("{e}"));
+                }
+            }
+            assert_eq!(
+                app.store().chat_state::<(usize, String)>(key)?,
+                None,
+                "{kind}"
+            );
+            assert_eq!(findings(&data), (0, 0), "{kind}");
+        }
+        Ok(())
+    }
+
     #[test]
     fn a_new_consultation_after_a_finished_one_destroys_the_old_session() -> Result<(), StoreError>
     {
