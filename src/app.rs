@@ -12,9 +12,11 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use chrono_tz::Europe::London;
 
 use crate::config::Config;
+use crate::dialogue::clean;
+use crate::dialogue::engine::Command;
 use crate::dialogue::{self, Engine, Input, Reply, Script, ScriptError};
 use crate::rules::{self, RuleSet, RulesError};
-use crate::store::{Store, StoreError};
+use crate::store::{Step, Store, StoreError};
 
 /// How often purging runs while the program is up.
 pub const PURGE_EVERY: Duration = Duration::hours(1);
@@ -31,6 +33,9 @@ pub enum AppError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The configured front door hours cannot be applied.
+    #[error(transparent)]
+    Hours(#[from] crate::rules::DeploymentError),
     /// The configured default area is not in the rules.
     #[error("FRONTDOOR_AREA={0:?} is not an area in the rules (use one of: {1})")]
     UnknownArea(String, String),
@@ -61,6 +66,14 @@ impl App {
         App::new(config, rules, script, now)
     }
 
+    /// Opens the application on the built-in rules and script with a store already open (e.g.
+    /// one without encryption, to measure what encryption costs).
+    pub fn with_store(config: Config, store: Store, now: DateTime<Utc>) -> Result<App, AppError> {
+        let rules = rules::load_embedded()?;
+        let script = dialogue::load_embedded()?;
+        App::build(config, rules, script, store, now)
+    }
+
     /// Opens the application on the given rules and script.
     pub fn new(
         config: Config,
@@ -68,6 +81,18 @@ impl App {
         script: Script,
         now: DateTime<Utc>,
     ) -> Result<App, AppError> {
+        let store = Store::open_with(&config.data_dir, &config.store_options())?;
+        App::build(config, rules, script, store, now)
+    }
+
+    fn build(
+        config: Config,
+        mut rules: RuleSet,
+        script: Script,
+        store: Store,
+        now: DateTime<Utc>,
+    ) -> Result<App, AppError> {
+        rules.set_front_door_hours(&config.front_door_hours)?;
         if let Some(a) = &config.default_area {
             if rules.area(a).is_none() {
                 return Err(AppError::UnknownArea(
@@ -76,7 +101,6 @@ impl App {
                 ));
             }
         }
-        let store = Store::open(&config.data_dir)?;
         let app = App {
             engine: Engine::new(script, rules),
             store,
@@ -123,9 +147,8 @@ impl App {
             Ok(Some(s)) => {
                 Ok(!s.is_finished() && (!s.order.is_empty() || !s.concerns.messages.is_empty()))
             }
-            Ok(None) | Err(StoreError::Decode { .. } | StoreError::NewerVersion { .. }) => {
-                Ok(false)
-            }
+            Ok(None) => Ok(false),
+            Err(e) if e.is_unreadable_value() => Ok(false),
             Err(e) => Err(e.into()),
         }
     }
@@ -138,6 +161,19 @@ impl App {
         input: Input,
         now: DateTime<Utc>,
     ) -> Result<Vec<Reply>, AppError> {
+        self.handle_delivered(key, input, now, None)
+    }
+
+    /// [`App::handle`] for an input that came as a delivery (e.g. a Telegram update) which may
+    /// be delivered again after a crash: with `delivered`, the delivery is marked as handled in
+    /// the same flushed write as the session ([`Store::save_step`]).
+    pub fn handle_delivered(
+        &self,
+        key: &str,
+        input: Input,
+        now: DateTime<Utc>,
+        delivered: Option<&str>,
+    ) -> Result<Vec<Reply>, AppError> {
         // A poisoned lock only means another step panicked; the data is in the store.
         let mut last_purge = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if last_purge.is_none_or(|t| now - t >= PURGE_EVERY) {
@@ -146,16 +182,30 @@ impl App {
             *last_purge = Some(now);
         }
         let local = uk_local(now);
+        let input = clean::input(input);
+        // Only the kind of input is logged, never its text.
+        let kind = match &input {
+            Input::Start => "start",
+            Input::Text(_) => "text",
+            Input::Choice(_) => "choice",
+            Input::Command(_) => "command",
+        };
+        tracing::trace!(kind, "step");
         let mut replies = Vec::new();
-        let session = match self
+        let loaded = self
             .store
-            .load_session(key, now, self.config.session_idle())
-        {
+            .load_session(key, now, self.config.session_idle());
+        let before = match &loaded {
+            Ok(Some(s)) => Some((s.started, s.is_finished())),
+            _ => None,
+        };
+        let cancel = matches!(input, Input::Command(Command::Cancel));
+        let session = match loaded {
             Ok(Some(s)) => s,
             Ok(None) => self
                 .engine
                 .new_session(local, self.config.default_area.as_deref()),
-            Err(e @ (StoreError::Decode { .. } | StoreError::NewerVersion { .. })) => {
+            Err(e) if e.is_unreadable_value() => {
                 // The error names the conversation key (a chat id), so only its kind is logged.
                 let why = match e {
                     StoreError::NewerVersion { .. } => "written by a newer version",
@@ -180,12 +230,22 @@ impl App {
                 finished = Some(record.clone());
             }
         }
-        match finished {
-            Some(record) => self
-                .store
-                .save_record_and_session(&record, key, &session, now)?,
-            None => self.store.save_session(key, &session, now)?,
-        }
+        // A new consultation in this conversation (after /cancel, or after the last one
+        // finished) gets a new key; the old session's key is destroyed, so none of its answers
+        // can be read again (a finished one lives on in its record, under the record's key).
+        let new_consultation = before.is_some_and(|(started, was_finished)| {
+            cancel || (was_finished && !session.is_finished()) || started != session.started
+        });
+        self.store.save_step(
+            &Step {
+                key,
+                session: &session,
+                record: finished.as_deref(),
+                new_consultation,
+                delivered,
+            },
+            now,
+        )?;
         Ok(replies)
     }
 }

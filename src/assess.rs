@@ -57,7 +57,9 @@ pub fn assess<'a>(
     let indicators: Vec<&'a Indicator> = shown.iter().filter_map(|s| s.indicator).collect();
     let outcome = outcome(area, &reading, &indicators);
     let tier = outcome.as_ref().map_or(0, |o| o.tier);
-    let immediate = reading.immediate || outcome.as_ref().is_some_and(|o| o.immediate);
+    // Immediacy is the understanding's: Warwickshire files every child-protection indicator
+    // under "immediate protection", which is that document's name for its top level.
+    let immediate = reading.immediate;
     let call = contacts::call_now(area, holidays, at)?;
     Ok(Assessment {
         reading,
@@ -85,7 +87,7 @@ pub fn outcome<'a>(
     let rule_tier = by_rule.as_ref().map_or(0, |o| o.tier);
     if rule_tier >= reading.tier {
         let mut o = by_rule?;
-        o.immediate |= reading.immediate;
+        o.immediate = reading.immediate;
         return Some(o);
     }
     let level: &Level = area

@@ -1,69 +1,32 @@
-//! The commands around the consultation: the terminal chat (the default), `records ...` and
-//! `bench`. Each reads the one [`Config`] from the environment and works through the library.
+//! The commands around the consultation: the terminal chat (the default) and `bench`. Each reads the one [`Config`] from the environment and works through the library.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
-use clap::{Subcommand, ValueEnum};
 
 use frontdoor::app::App;
 use frontdoor::config::Config;
 use frontdoor::dialogue::{self, Input, Reply};
-use frontdoor::store::Store;
+use frontdoor::store::{Store, StoreOptions};
 use frontdoor::terminal::{self, TERMINAL_KEY};
-
-/// `frontdoor records ...`.
-#[derive(Subcommand)]
-pub enum RecordsCommand {
-    /// List the stored consultation records.
-    List,
-    /// Print one record as text.
-    Show {
-        /// The reference, e.g. FD-20261122-0007.
-        reference: String,
-    },
-    /// Print one record as Markdown, text or JSON.
-    Export {
-        /// The reference.
-        reference: String,
-        /// The format.
-        #[arg(long, value_enum, default_value = "md")]
-        format: Format,
-    },
-    /// Delete one record.
-    Delete {
-        /// The reference.
-        reference: String,
-    },
-    /// Remove idle sessions and records older than FRONTDOOR_RETENTION_DAYS now.
-    Purge,
-}
-
-/// Export formats.
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Format {
-    /// Markdown.
-    Md,
-    /// Plain text.
-    Txt,
-    /// JSON.
-    Json,
-}
 
 fn config() -> Result<Config> {
     Config::load().context("configuration")
 }
 
-/// The terminal consultation on stdin and stdout.
+/// The terminal consultation on stdin and stdout; `records` commands are answered meanwhile.
 pub fn chat() -> Result<ExitCode> {
     let config = config()?;
+    frontdoor::logs::init("warn");
     let dir = config.data_dir.clone();
-    let app = App::open(config, Utc::now())
+    let app = App::open(config.clone(), Utc::now())
         .with_context(|| format!("starting with data in {}", dir.display()))?;
+    crate::records_cli::report_problems(app.store());
+    let _service = crate::records_cli::serve(app.store().clone(), config)?;
     let stdin = std::io::stdin();
     let options = terminal::Options {
         echo: !stdin.is_terminal(),
@@ -81,87 +44,28 @@ pub fn chat() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn store() -> Result<(Config, Store)> {
-    let config = config()?;
-    let store = Store::open(&config.data_dir)
-        .with_context(|| format!("opening the data in {}", config.data_dir.display()))?;
-    Ok((config, store))
-}
-
-/// `frontdoor records ...`.
-pub fn records(command: RecordsCommand) -> Result<ExitCode> {
-    let (config, store) = store()?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    match command {
-        RecordsCommand::List => {
-            let all = store.records()?;
-            if all.is_empty() {
-                writeln!(out, "No records in {}.", config.data_dir.display())?;
-            }
-            for r in all {
-                match r {
-                    Ok(r) => {
-                        let rec = &r.record;
-                        let area = rec.area.as_ref().map(|a| a.name.as_str()).unwrap_or("-");
-                        writeln!(
-                            out,
-                            "{}  {}  {:<16}  {:<24}  {}",
-                            rec.reference,
-                            rec.created.format("%d/%m/%Y %H:%M"),
-                            area,
-                            rec.child.name,
-                            rec.level_phrase()
-                        )?;
-                    }
-                    Err(e) => writeln!(out, "(unreadable: {e})")?,
-                }
-            }
-        }
-        RecordsCommand::Show { reference } => {
-            let r = store
-                .record(&reference)?
-                .with_context(|| format!("no record {reference}"))?;
-            write!(out, "{}", r.record.to_text())?;
-        }
-        RecordsCommand::Export { reference, format } => {
-            let r = store
-                .record(&reference)?
-                .with_context(|| format!("no record {reference}"))?;
-            match format {
-                Format::Md => write!(out, "{}", r.record.to_markdown())?,
-                Format::Txt => write!(out, "{}", r.record.to_text())?,
-                Format::Json => writeln!(out, "{}", r.record.to_json()?)?,
-            }
-        }
-        RecordsCommand::Delete { reference } => {
-            if !store.delete_record(&reference)? {
-                bail!("no record {reference}");
-            }
-            writeln!(out, "Deleted {reference}.")?;
-        }
-        RecordsCommand::Purge => {
-            let p = store.purge(Utc::now(), config.session_idle(), config.retention())?;
-            writeln!(
-                out,
-                "Purged {} idle session(s) and {} record(s) older than {} days.",
-                p.sessions, p.records, config.retention_days
-            )?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 /// `frontdoor bench`: full consultations through the app with durable writes; steps per second,
-/// p99 step latency and the data directory's size afterwards.
-pub fn bench(consultations: usize, dir: Option<PathBuf>) -> Result<ExitCode> {
+/// step latency, and the data directory's size after them and after purging them.
+pub fn bench(
+    consultations: usize,
+    dir: Option<PathBuf>,
+    encrypt: bool,
+    keep: bool,
+) -> Result<ExitCode> {
     let temp = tempfile_dir()?;
     let dir = dir.unwrap_or_else(|| temp.clone());
     let config = Config {
         data_dir: dir.clone(),
         ..Config::default()
     };
-    let app = App::open(config, Utc::now())?;
+    let store = Store::open_with(
+        &dir,
+        &StoreOptions {
+            master: None,
+            encrypt,
+        },
+    )?;
+    let app = App::with_store(config.clone(), store, Utc::now())?;
     let areas: Vec<Vec<String>> = app
         .engine()
         .rules()
@@ -173,10 +77,11 @@ pub fn bench(consultations: usize, dir: Option<PathBuf>) -> Result<ExitCode> {
     }
     let mut latencies = Vec::new();
     let started = Instant::now();
+    let now = Utc::now();
     for n in 0..consultations {
+        // One conversation per consultation: the finished session stays, as in a chat.
         let key = format!("bench:{n}");
         let answers = &areas[n % areas.len()];
-        let now = Utc::now();
         for a in std::iter::once(Input::Start).chain(answers.iter().map(|a| Input::parse(a))) {
             let t = Instant::now();
             let replies = app.handle(&key, a, now)?;
@@ -185,7 +90,6 @@ pub fn bench(consultations: usize, dir: Option<PathBuf>) -> Result<ExitCode> {
                 break;
             }
         }
-        app.store().delete_session(&key)?;
     }
     let elapsed = started.elapsed();
     latencies.sort();
@@ -196,27 +100,52 @@ pub fn bench(consultations: usize, dir: Option<PathBuf>) -> Result<ExitCode> {
             .unwrap_or_default()
     };
     app.store().flush()?;
+    let (sessions, records) = app.store().counts();
     let size = dir_size(&dir)?;
-    println!(
-        "{consultations} consultations, {} steps in {:.2?}",
+    if keep {
+        say!(
+            "{consultations} consultations, {} steps/s; data directory {}: {:.1} MiB with {records} records and {sessions} sessions (kept)",
+            (latencies.len() as f64 / elapsed.as_secs_f64()).round(),
+            dir.display(),
+            size as f64 / 1_048_576.0
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let purge_started = Instant::now();
+    let later = now + config.retention() + chrono::Duration::days(1);
+    let purged = app
+        .store()
+        .purge(later, config.session_idle(), config.retention())?;
+    let purge_time = purge_started.elapsed();
+    let after = dir_size(&dir)?;
+    say!(
+        "{consultations} consultations, {} steps in {:.2?}, encryption {}",
         latencies.len(),
-        elapsed
+        elapsed,
+        if encrypt { "on" } else { "off" }
     );
-    println!(
+    say!(
         "steps/s: {:.0}",
         latencies.len() as f64 / elapsed.as_secs_f64()
     );
-    println!(
+    say!(
         "step latency p50 {:.2?}, p99 {:.2?}, max {:.2?}",
         p(0.5),
         p(0.99),
         latencies.last().copied().unwrap_or_default()
     );
-    println!(
-        "data directory {}: {:.1} MiB ({} records)",
+    say!(
+        "data directory {}: {:.1} MiB with {records} records and {sessions} sessions",
         dir.display(),
         size as f64 / 1_048_576.0,
-        app.store().counts().1
+    );
+    say!(
+        "after purging them ({} records, {} sessions, in {:.2?}): {:.1} MiB, {} keys left",
+        purged.records,
+        purged.sessions,
+        purge_time,
+        after as f64 / 1_048_576.0,
+        app.store().key_count()
     );
     if dir == temp {
         drop(app);

@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use serde_json::json;
 
 use frontdoor::assess::{assess as assess_text, Assessment};
-use frontdoor::contacts::{self, CallNowJson};
+use frontdoor::contacts::{self, CallNowJson, Urgency};
 use frontdoor::rules::{self, Area, RuleSet};
 use frontdoor::understanding::Understanding;
 
@@ -64,37 +64,63 @@ pub fn rules_export(only: Option<&str>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `frontdoor contacts --area ID [--at T] [--json]`.
-pub fn contacts(id: &str, at: Option<&str>, as_json: bool) -> Result<ExitCode> {
-    let rules = load()?;
+/// The built-in rules with this deployment's settings applied (front door hours).
+fn load_deployed() -> Result<RuleSet> {
+    let mut rules = load()?;
+    let config = frontdoor::config::Config::load().context("configuration")?;
+    rules.set_front_door_hours(&config.front_door_hours)?;
+    Ok(rules)
+}
+
+/// `frontdoor contacts --area ID [--at T] [--tier N | --immediate] [--json]`.
+pub fn contacts(
+    id: &str,
+    at: Option<&str>,
+    tier: Option<u8>,
+    immediate: bool,
+    as_json: bool,
+) -> Result<ExitCode> {
+    let rules = load_deployed()?;
     let area = area(&rules, id)?;
     let at = at_or_now(at)?;
-    let answer = contacts::call_now(area, &rules.bank_holidays, at)?;
+    let urgency = Urgency::of(tier, immediate);
+    let answer = contacts::route(area, &rules.bank_holidays, urgency, at)?;
     if as_json {
-        println!(
+        say!(
             "{}",
             serde_json::to_string(&CallNowJson::new(area, at, &answer))?
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    say!(
         "{} — {}",
         area.meta.name,
         at.format("%A %-d %B %Y, %H:%M (UK time)")
     );
-    println!(
+    let what = match urgency {
+        Urgency::Immediate => "a child in immediate danger".to_string(),
+        Urgency::Tier(t) => format!(
+            "a concern at tier {t} ({})",
+            area.level_for_tier(t).map_or("", |l| l.name.as_str())
+        ),
+        Urgency::Unassessed => "a concern that may not wait (not yet assessed)".to_string(),
+    };
+    say!("For {what}:");
+    for line in answer.lines(at) {
+        say!("  {line}");
+    }
+    say!(
         "If a child is in immediate danger: call {} ({}).",
-        answer.emergency.number, answer.emergency.service
+        answer.emergency.number,
+        answer.emergency.service
     );
-    println!("Call now: {} on {}", answer.now.service, answer.now.number);
-    println!("  {}", answer.reason);
-    println!();
-    println!("All numbers in {}:", area.meta.document);
+    say!();
+    say!("All numbers in {}:", area.meta.document);
     for c in &area.contacts {
         let hours = contacts::hours_text(c)
             .map(|h| format!(" ({h})"))
             .unwrap_or_default();
-        println!(
+        say!(
             "  {:<14} {}{} [{}; {}]",
             c.number,
             c.service,
@@ -106,58 +132,92 @@ pub fn contacts(id: &str, at: Option<&str>, as_json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_assessment(area: &Area, text: &str, a: &Assessment<'_>) {
+/// The line to call for an assessment's tier and immediacy (nothing matched: as /urgent).
+fn routed<'a>(
+    area: &'a Area,
+    rules: &RuleSet,
+    a: &Assessment<'_>,
+    at: NaiveDateTime,
+) -> Result<contacts::CallNow<'a>> {
+    let tier = (a.tier > 0).then_some(a.tier);
+    Ok(contacts::route(
+        area,
+        &rules.bank_holidays,
+        Urgency::of(tier, a.immediate),
+        at,
+    )?)
+}
+
+fn print_assessment(
+    area: &Area,
+    text: &str,
+    a: &Assessment<'_>,
+    call: &contacts::CallNow<'_>,
+    at: NaiveDateTime,
+) -> Result<()> {
     if a.immediate {
-        println!(
+        say!(
             "IMMEDIATE PROTECTION: call {} now, then {} on {}.",
-            a.call.emergency.number, a.call.now.service, a.call.now.number
+            call.emergency.number,
+            call.now.service,
+            call.now.number
         );
     }
     if a.reading.empty {
-        println!("Nothing to read: tell us what has happened, how often, and how old the child is.");
+        say!("Nothing to read: tell us what has happened, how often, and how old the child is.");
     }
     for f in &a.reading.red_flags {
         let words: Vec<&str> = f.spans.iter().filter_map(|r| text.get(r.clone())).collect();
-        println!("Red flag: {} (your words: \"{}\")", f.name, words.join("\", \""));
+        say!("Red flag: {} (your words: \"{}\")", f.name, words.join("\", \""));
     }
     for s in &a.shown {
-        println!("Understood: {} ({:.0}%)", s.need.name, s.probability * 100.0);
+        say!("Understood: {} ({:.0}%)", s.need.name, s.probability * 100.0);
         if !s.your_words.is_empty() {
-            println!("  your words: \"{}\"", s.your_words.join("\", \""));
+            say!("  your words: \"{}\"", s.your_words.join("\", \""));
         }
         match s.indicator {
             Some(i) => {
-                let level = area.level(&i.level).map_or(i.level.as_str(), |l| l.name.as_str());
-                println!(
+                let level = area
+                    .level(&i.level)
+                    .map_or(i.level.as_str(), |l| l.name.as_str());
+                say!(
                     "  {}: \"{}\" ({level}; {}:{})",
-                    area.meta.document, i.text, area.meta.seed, i.source
+                    area.meta.document,
+                    i.text,
+                    area.meta.seed,
+                    i.source
                 );
             }
-            None => println!(
+            None => say!(
                 "  {} has no indicator of this need; basis: {}",
-                area.meta.document, s.need.basis
+                area.meta.document,
+                s.need.basis
             ),
         }
     }
     if let Some(o) = &a.outcome {
-        println!("Level of need: {} (tier {})", o.level.name, a.tier);
-        println!("Why: {}", o.rule);
-        println!("Action: {}", o.action);
+        let level = area.level_covering(a.tier, o.level);
+        say!("Level of need: {} (tier {})", level.name, a.tier);
+        say!("Why: {}", o.rule);
+        say!("Action: {}", o.action);
     }
     if let Some((lower, higher)) = a.reading.unsure {
-        println!("Unsure between tier {lower} and tier {higher}: the higher is given.");
+        say!("Unsure between tier {lower} and tier {higher}: the higher is given.");
     }
     if let Some(f) = &a.follow_up {
-        println!("Worth asking ({}): tier {} when {}", f.factor.as_str(), f.raises_to.0, f.when);
+        say!(
+            "Worth asking ({}): tier {} when {}",
+            f.factor.as_str(),
+            f.raises_to.0,
+            f.when
+        );
     }
     for (when, tier) in &a.would_lower {
-        println!("Would be tier {tier} if: {when}");
+        say!("Would be tier {tier} if: {when}");
     }
-    println!(
-        "Call now: {} on {} — {}",
-        a.call.now.service, a.call.now.number, a.call.reason
-    );
-    println!("In an emergency: {}", a.call.emergency.number);
+    say!("Who to call: {}", call.text(at));
+    say!("In an emergency: {}", call.emergency.number);
+    Ok(())
 }
 
 fn assessment_json(
@@ -165,12 +225,13 @@ fn assessment_json(
     area: &Area,
     text: &str,
     a: &Assessment<'_>,
+    call: &contacts::CallNow<'_>,
 ) -> serde_json::Value {
     json!({
         "id": id,
         "area": area.id(),
         "tier": a.tier,
-        "level": a.outcome.as_ref().map(|o| o.level.id.clone()),
+        "level": a.outcome.as_ref().map(|o| area.level_covering(a.tier, o.level).id.clone()),
         "immediate": a.immediate,
         "tier_probabilities": a.reading.tier_probabilities,
         "immediate_probability": a.reading.immediate_probability,
@@ -193,7 +254,7 @@ fn assessment_json(
             })),
         })).collect::<Vec<_>>(),
         "action": a.outcome.as_ref().map(|o| o.action.clone()),
-        "contact": { "service": a.call.now.service, "number": a.call.now.number },
+        "contact": { "service": call.now.service, "number": call.now.number, "first": call.first_number() },
     })
 }
 
@@ -208,18 +269,37 @@ pub fn assess(id: &str, jsonl: bool, at: Option<&str>, text: Option<&str>) -> Re
             bail!("give the concern as text, e.g. frontdoor assess --area {id} \"yr 9 girl missing 3x this month\", or use --jsonl");
         };
         let a = assess_text(area, &understanding, &rules.bank_holidays, text, None, at)?;
-        print_assessment(area, text, &a);
+        let call = routed(area, &rules, &a, at)?;
+        print_assessment(area, text, &a, &call, at)?;
         return Ok(ExitCode::SUCCESS);
     }
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    for (n, line) in stdin.lock().lines().enumerate() {
-        let line = line.context("reading stdin")?;
+    let mut input = stdin.lock();
+    let mut bytes = Vec::new();
+    for n in 0.. {
+        bytes.clear();
+        if input
+            .read_until(b'\n', &mut bytes)
+            .context("reading stdin")?
+            == 0
+        {
+            break;
+        }
+        let Ok(line) = std::str::from_utf8(&bytes) else {
+            // One bad line is reported in place; the batch goes on.
+            writeln!(
+                out,
+                "{}",
+                json!({"line": n + 1, "error": "not valid UTF-8 text"})
+            )?;
+            continue;
+        };
         if line.trim().is_empty() {
             continue;
         }
-        let value: serde_json::Value = match serde_json::from_str(&line) {
+        let value: serde_json::Value = match serde_json::from_str(line) {
             Ok(v) => v,
             Err(e) => {
                 writeln!(
@@ -240,7 +320,8 @@ pub fn assess(id: &str, jsonl: bool, at: Option<&str>, text: Option<&str>) -> Re
         };
         let a = assess_text(area, &understanding, &rules.bank_holidays, text, None, at)?;
         let id = value.get("id").cloned().unwrap_or(serde_json::Value::Null);
-        writeln!(out, "{}", assessment_json(&id, area, text, &a))?;
+        let call = routed(area, &rules, &a, at)?;
+        writeln!(out, "{}", assessment_json(&id, area, text, &a, &call))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,12 +6,15 @@
 //! - [`contacts`]: who to call at a given UK local time (hours, weekends, bank holidays).
 //! - [`matcher`]: free text to ranked indicators, with the words that matched and red flags.
 //! - [`triage`]: confirmed indicators to a level, tier and action by the area's decision rule.
+//! - [`advice`]: consent guidance and next steps that fit the level and what was described (pure).
 //! - [`assess`]: matcher, triage and contacts for one message (`assess`, `eval`, `/ask`).
 //! - [`eval`]: accuracy, under-triage and immediate recall figures on labelled cases.
 //! - [`dialogue`]: the consultation script as data and the pure engine that runs it.
 //! - [`record`]: the consultation feedback record, rendered as Markdown, text and JSON (pure).
 //! - [`config`]: the one configuration, read from the environment once; secrets hidden in Debug.
-//! - [`store`]: durable sled storage of sessions, records and references (the only file naming sled).
+//! - [`store`]: durable, encrypted sled storage of sessions, records and references (the only
+//!   module naming sled): a key per consultation, recovery, backups.
+//! - [`logs`]: the one log set-up, so that no level prints stored values.
 //! - [`app`]: load session, step the engine, save (flushed), reply: the entry point of every front end.
 //! - [`terminal`]: the terminal chat over any reader and writer.
 //! - [`telegram`]: the Telegram bot (handler tree, keyboards, access control), over the same app.
@@ -20,16 +23,18 @@
 //! - the core modules do no I/O and take `now` as a parameter;
 //! - every shipped data file is loaded by a test;
 //! - every phone number shown to a user comes from `rules/`;
-//! - nothing outside `store.rs` names a sled type;
+//! - nothing outside `store/` names a sled type;
 //! - nothing outside `telegram/` names a teloxide type;
 //! - a user's unclear input is a reply (a re-ask), never an `Err`.
 
+pub mod advice;
 pub mod app;
 pub mod assess;
 pub mod config;
 pub mod contacts;
 pub mod dialogue;
 pub mod eval;
+pub mod logs;
 pub mod matcher;
 pub mod record;
 pub mod rules;

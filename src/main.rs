@@ -8,9 +8,20 @@ use clap::{Parser, Subcommand};
 
 use frontdoor::rules::{self, RuleSet};
 
+/// Like `println!`, but a closed output is an error to return, not a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        {
+            use std::io::Write as _;
+            writeln!(std::io::stdout(), $($arg)*)?
+        }
+    };
+}
+
 mod chat_cli;
 mod cli;
 mod learn_cli;
+mod records_cli;
 mod telegram_cli;
 
 #[derive(Parser)]
@@ -39,6 +50,12 @@ enum Command {
         /// UK local time, YYYY-MM-DDTHH:MM (default: now).
         #[arg(long)]
         at: Option<String>,
+        /// The tier of need (1-4) on the common scale; without it, a concern not yet assessed.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4), conflicts_with = "immediate")]
+        tier: Option<u8>,
+        /// A child in immediate danger: 999 first.
+        #[arg(long)]
+        immediate: bool,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -61,12 +78,28 @@ enum Command {
     Chat,
     /// Run the Telegram bot (token and settings from the environment or .env).
     Telegram,
-    /// List, show, export, delete or purge consultation records.
+    /// List, show, export, delete or purge consultation records (also while the bot runs).
     Records {
         #[command(subcommand)]
-        command: chat_cli::RecordsCommand,
+        command: records_cli::RecordsCommand,
     },
-    /// Benchmark full consultations through engine and store (durable writes).
+    /// Write an encrypted backup of the data directory to FILE (a new file).
+    Backup {
+        /// The backup file to create.
+        file: PathBuf,
+    },
+    /// Restore a backup into the data directory, which must be empty (but for master.key).
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+    },
+    /// Rescue what can be read from a damaged data directory into a backup FILE.
+    Salvage {
+        /// The backup file to create.
+        file: PathBuf,
+    },
+    /// Benchmark full consultations through engine and store (durable writes): steps per
+    /// second, and the data directory's size after them and after purging them.
     Bench {
         /// How many consultations.
         #[arg(long, default_value_t = 200)]
@@ -74,6 +107,12 @@ enum Command {
         /// Keep the data in this directory (default: a temporary one, removed after).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Store without encryption, to measure what it costs.
+        #[arg(long)]
+        no_encryption: bool,
+        /// Do not purge at the end (to inspect or time the directory afterwards; needs --dir).
+        #[arg(long, requires = "dir")]
+        keep: bool,
     },
     /// Measure understanding on labelled cases: tier accuracy, under-triage, immediate recall,
     /// needs, calibration, severe errors, latency.
@@ -115,7 +154,7 @@ enum Command {
         /// Cross-validate with whole writers held out, in this many folds.
         #[arg(long)]
         cv: Option<usize>,
-        /// With --cv: L2 penalty of every head (default: the shipped settings).
+        /// With --cv: inverse regularisation C of every output (default: the shipped settings).
         #[arg(long, requires = "cv")]
         l2: Option<f64>,
         /// With --cv: character n-gram lengths, e.g. "3,4,5" ("" for none).
@@ -160,11 +199,21 @@ enum RulesCommand {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
+        // Whoever read the output stopped reading (e.g. `| head`): nothing to say.
+        Err(e) if closed_output(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("frontdoor: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether the error is a write to a closed pipe.
+fn closed_output(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -175,7 +224,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Rules {
             command: RulesCommand::Export { area },
         }) => cli::rules_export(area.as_deref()),
-        Some(Command::Contacts { area, at, json }) => cli::contacts(&area, at.as_deref(), json),
+        Some(Command::Contacts {
+            area,
+            at,
+            tier,
+            immediate,
+            json,
+        }) => cli::contacts(&area, at.as_deref(), tier, immediate, json),
         Some(Command::Assess {
             area,
             jsonl,
@@ -217,8 +272,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Corpus {
             command: CorpusCommand::Check,
         }) => learn_cli::corpus_check(),
-        Some(Command::Records { command }) => chat_cli::records(command),
-        Some(Command::Bench { consultations, dir }) => chat_cli::bench(consultations, dir),
+        Some(Command::Records { command }) => records_cli::records(command),
+        Some(Command::Backup { file }) => records_cli::backup(&file),
+        Some(Command::Restore { file }) => records_cli::restore(&file),
+        Some(Command::Salvage { file }) => records_cli::salvage(&file),
+        Some(Command::Bench {
+            consultations,
+            dir,
+            no_encryption,
+            keep,
+        }) => chat_cli::bench(consultations, dir, !no_encryption, keep),
         Some(Command::Telegram) => telegram_cli::telegram(),
         Some(Command::Chat) | None => chat_cli::chat(),
     }
@@ -256,7 +319,7 @@ fn rules_check(dir: Option<PathBuf>, seeds: Option<PathBuf>) -> Result<ExitCode>
         eprintln!("{p}");
     }
     for area in rules.areas() {
-        println!(
+        say!(
             "{}: {} levels, {} indicators, {} contacts",
             area.id(),
             area.levels.len(),
@@ -265,7 +328,7 @@ fn rules_check(dir: Option<PathBuf>, seeds: Option<PathBuf>) -> Result<ExitCode>
         );
     }
     if problems.is_empty() {
-        println!("rules ok");
+        say!("rules ok");
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("{} problem(s)", problems.len());

@@ -142,8 +142,12 @@ pub struct ConsentInfo {
     pub approval: String,
     /// The child's own view, when asked.
     pub child_view: String,
-    /// The guidance given, from the area's consent rules.
+    /// The guidance given: a headline, then the area's consent rules that apply.
     pub guidance: Vec<String>,
+    /// What the area's document requires in this case (an approval still needed, what to do
+    /// after a refusal), with sources.
+    #[serde(default)]
+    pub required: Vec<String>,
 }
 
 /// The level of need decided.
@@ -379,7 +383,14 @@ impl Record {
         if !self.consent.child_view.is_empty() {
             field(&mut out, "The child's view", &self.consent.child_view);
         }
-        for g in &self.consent.guidance {
+        let mut guidance = self.consent.guidance.iter();
+        if let Some(headline) = guidance.next() {
+            bullet(&mut out, &esc(headline));
+        }
+        for r in &self.consent.required {
+            bullet(&mut out, &esc(&format!("Required: {r}")));
+        }
+        for g in guidance {
             bullet(&mut out, &esc(g));
         }
 

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
-use tracing_subscriber::EnvFilter;
 
 use frontdoor::app::App;
 use frontdoor::config::{Config, TelegramConfig};
@@ -14,10 +13,12 @@ use frontdoor::config::{Config, TelegramConfig};
 pub fn telegram() -> Result<ExitCode> {
     let config = Config::load().context("configuration")?;
     let settings = TelegramConfig::load().context("Telegram settings")?;
-    init_logs();
+    frontdoor::logs::init("info");
     let dir = config.data_dir.clone();
-    let app = App::open(config, Utc::now())
+    let app = App::open(config.clone(), Utc::now())
         .with_context(|| format!("starting with data in {}", dir.display()))?;
+    crate::records_cli::report_problems(app.store());
+    let _service = crate::records_cli::serve(app.store().clone(), config)?;
     if settings.allowed_users.is_empty() && settings.invite_codes.is_empty() {
         tracing::warn!(
             "neither FRONTDOOR_ALLOWED_USERS nor FRONTDOOR_INVITE_CODES is set: only /urgent, /contacts and /help will answer"
@@ -31,30 +32,4 @@ pub fn telegram() -> Result<ExitCode> {
         .block_on(frontdoor::telegram::run(Arc::new(app), settings))
         .context("the Telegram bot")?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Logs to stderr, filtered by RUST_LOG (default `info`). The HTTP and Telegram libraries are
-/// capped at `info`, because their debug output would include message text; the two teloxide
-/// modules that print a whole update when it cannot be parsed are silenced.
-fn init_logs() {
-    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    for directive in [
-        "teloxide=info",
-        "teloxide_core=info",
-        "teloxide::dispatching::dispatcher=off",
-        "teloxide::update_listeners::webhooks=off",
-        "reqwest=info",
-        "hyper=info",
-        "hyper_util=info",
-        "axum=info",
-        "tower_http=info",
-    ] {
-        if let Ok(d) = directive.parse() {
-            filter = filter.add_directive(d);
-        }
-    }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }

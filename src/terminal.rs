@@ -46,18 +46,35 @@ pub fn run<R: BufRead, W: Write>(
 ) -> Result<(), TerminalError> {
     let replies = step(app, key, Input::Start, clock(), &mut output)?;
     write_replies(&mut output, &replies)?;
-    for line in input.lines() {
-        let line = line?;
+    let mut input = input;
+    let mut bytes = Vec::new();
+    loop {
+        bytes.clear();
+        if input.read_until(b'\n', &mut bytes)? == 0 {
+            break;
+        }
+        while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+            bytes.pop();
+        }
+        let Ok(line) = std::str::from_utf8(&bytes) else {
+            // Not text (a terminal in another encoding, or binary pasted in): ask again.
+            output.write_all(NOT_TEXT.as_bytes())?;
+            output.flush()?;
+            continue;
+        };
         if options.echo {
             writeln!(output, "{line}")?;
         }
-        let replies = step(app, key, Input::parse(&line), clock(), &mut output)?;
+        let replies = step(app, key, Input::parse(line), clock(), &mut output)?;
         write_replies(&mut output, &replies)?;
     }
     writeln!(output, "\n(End of input. Your answers are saved; run frontdoor again to carry on where you left off.)")?;
     output.flush()?;
     Ok(())
 }
+
+/// What is said when a line is not valid UTF-8 text; the question stands.
+pub const NOT_TEXT: &str = "\n! That line could not be read: it is not valid text (UTF-8), so nothing from it was kept. Please type your answer again.\n> ";
 
 fn step<W: Write>(
     app: &App,

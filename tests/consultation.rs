@@ -214,10 +214,11 @@ fn every_area_routine_early_help_with_consent() {
             "{}",
             record.consent.status
         );
-        // The number to call now is the area's, from the rules.
-        let call = frontdoor::contacts::call_now(
+        // The number to call is the area's, from the rules, for this level at this moment.
+        let call = frontdoor::contacts::route(
             area,
             &rules.bank_holidays,
+            frontdoor::contacts::Urgency::of(Some(outcome.tier), outcome.immediate),
             frontdoor::app::uk_local(now()),
         )
         .expect("call now");
@@ -318,12 +319,19 @@ fn every_area_consent_refused_with_child_protection_concerns() {
             record.consent.reason,
             "Mum refused and said it is none of our business"
         );
-        if outcome.tier == 4 {
-            assert!(
-                record.consent.guidance[0].contains("proceed without consent"),
-                "{:?}",
-                record.consent.guidance
-            );
+        // A red flag was described: the refusal never stops the referral.
+        assert!(
+            record.consent.guidance[0].contains("Record that consent was refused"),
+            "{}: {:?}",
+            area.id(),
+            record.consent.guidance
+        );
+        if area.id() == "stoke-on-trent" {
+            // What 004:1133-1141 require after a refusal, in the document's words.
+            let required = record.consent.required.join("\n");
+            for line in [":1133)", ":1137)", ":1140)", ":1141)"] {
+                assert!(required.contains(line), "{line}: {required}");
+            }
         }
         assert!(
             record.consent.child_view.is_empty(),
@@ -590,6 +598,66 @@ fn a_10000_character_message_is_taken_and_a_longer_one_gets_a_hint() {
     assert_eq!(last_question(&replies).0, "caller_name");
 }
 
+/// A consultation's stored size is bounded: messages are kept whole up to a stated total, and
+/// the caller is told the limits before writing and how much room is left when one is passed.
+#[test]
+fn concerns_are_kept_whole_up_to_a_stated_total() {
+    use frontdoor::dialogue::engine::{MAX_CONCERNS_MESSAGE, MAX_CONCERNS_TOTAL};
+    let rules = embedded();
+    let area = rules.areas().next().expect("an area").clone();
+    let h = Harness::new(rules);
+    let answers = routine(&area);
+    let mut lines = vec![];
+    for step in [
+        "danger",
+        "area",
+        "caller_name",
+        "caller_role",
+        "caller_org",
+        "caller_contact",
+        "relationship",
+        "safeguarding_lead",
+        "child_name",
+        "child_age",
+        "address",
+        "household",
+        "language",
+        "professionals",
+    ] {
+        lines.push(answers[step].as_str());
+    }
+    h.run(&lines);
+    let replies = h.send(&answers["tried"]);
+    let (step, _) = last_question(&replies);
+    assert_eq!(step, "concerns");
+    let told = format!("{replies:?}");
+    let thousands = |n: usize| format!("{},{:03}", n / 1000, n % 1000);
+    assert!(
+        told.contains(&thousands(MAX_CONCERNS_MESSAGE))
+            && told.contains(&thousands(MAX_CONCERNS_TOTAL)),
+        "the question states both limits: {told}"
+    );
+    let part = "He comes to school hungry and tired. ".repeat(600);
+    let part: String = part.chars().take(MAX_CONCERNS_MESSAGE).collect();
+    for _ in 0..2 {
+        let replies = h.send(&part);
+        assert!(
+            matches!(replies.last(), Some(Reply::ConfirmMatches(_))),
+            "{:?}",
+            replies.last()
+        );
+    }
+    let replies = h.send(&part.chars().take(15_000).collect::<String>());
+    let hint = said(&replies) + &format!("{replies:?}");
+    assert!(hint.contains("room for 10000 more"), "{hint}");
+    let replies = h.send(&part.chars().take(10_000).collect::<String>());
+    assert!(
+        matches!(replies.last(), Some(Reply::ConfirmMatches(_))),
+        "{:?}",
+        replies.last()
+    );
+}
+
 #[test]
 fn unknown_command_gets_help_and_the_same_question() {
     let h = Harness::new(embedded());
@@ -640,7 +708,7 @@ fn quick_advice_without_a_consultation() {
     let replies = h.send(&area.meta.name);
     let text = said(&replies);
     assert!(
-        text.contains("Quick advice") && text.contains("Call now"),
+        text.contains("Quick advice") && text.contains("Who to call"),
         "{text}"
     );
     // The consultation itself has not moved on past the first question.
@@ -763,4 +831,232 @@ fn a_finished_consultation_starts_a_new_one() {
     let replies = h.run(&lines.iter().map(String::as_str).collect::<Vec<_>>());
     let second = finished(&replies).expect("finished").reference;
     assert!(second > first, "{second} after {first}");
+}
+
+/// Drives a consultation by the question asked, with `on_matches` answering the list of matches
+/// (given the list and how many times it was shown) and `answers` the other steps.
+fn drive(
+    h: &Harness,
+    answers: &BTreeMap<&str, String>,
+    mut on_matches: impl FnMut(&frontdoor::dialogue::engine::MatchList, usize) -> String,
+) -> (Record, Vec<Reply>) {
+    let mut all = h.send_input(Input::Start);
+    let mut shown = 0;
+    for _ in 0..80 {
+        if let Some(r) = finished(&all) {
+            return (r, all);
+        }
+        let line = match all.last() {
+            Some(Reply::ConfirmMatches(m)) => {
+                shown += 1;
+                on_matches(m, shown)
+            }
+            Some(Reply::Ask(q)) => match q.step.as_str() {
+                "summary" => "yes".to_string(),
+                "follow_up" => "both".to_string(),
+                "confirm_drop" => answers["confirm_drop"].clone(),
+                "concerns" if shown > 0 => "done".to_string(),
+                step => answers
+                    .get(step)
+                    .cloned()
+                    .unwrap_or_else(|| panic!("no answer for step {step}; replies: {all:#?}")),
+            },
+            other => panic!("unexpected last reply {other:?}"),
+        };
+        all.extend(h.send(&line));
+    }
+    panic!("the consultation did not finish: {all:#?}");
+}
+
+fn red_flag_numbers(m: &frontdoor::dialogue::engine::MatchList) -> Vec<usize> {
+    m.items
+        .iter()
+        .filter(|i| i.red_flag)
+        .map(|i| i.number)
+        .collect()
+}
+
+#[test]
+fn a_dropped_red_flag_is_confirmed_first_and_the_safety_advice_stays() {
+    const DISCLOSURE: &str = "Year 5 girl told me her stepdad touches her private parts at night";
+    let rules = embedded();
+    for id in ["medway", "warwickshire"] {
+        let area = rules.area(id).expect("area").clone();
+        // "No, keep it": the red flag stays and the level is child protection.
+        let h = Harness::new(rules.clone());
+        let mut answers = routine(&area);
+        answers.insert("concerns", DISCLOSURE.into());
+        answers.insert("consent", "not asked yet".into());
+        answers.insert("confirm_drop", "no".into());
+        let mut asked = String::new();
+        let (record, replies) = drive(&h, &answers, |m, shown| {
+            let red = red_flag_numbers(m);
+            assert!(!red.is_empty(), "{id}: the red flag is shown");
+            if shown == 1 {
+                format!("drop {}", red[0])
+            } else {
+                "yes".to_string()
+            }
+        });
+        for r in &replies {
+            if let Reply::Ask(q) = r {
+                if q.step == "confirm_drop" {
+                    asked = q.text.clone();
+                }
+            }
+        }
+        assert!(asked.contains("Is that wrong"), "{id}: {asked}");
+        assert!(said(&replies).contains("Kept."));
+        assert_eq!(record.outcome.as_ref().map(|o| o.tier), Some(4), "{id}");
+        assert!(
+            record.consent.guidance[0].starts_with("You described"),
+            "{id}: {:?}",
+            record.consent.guidance
+        );
+        assert!(!record.consent.guidance[0].contains("Tell the parents"));
+
+        // "Yes, that is wrong": removed, but the safety advice and the consent caution stay.
+        let h = Harness::new(rules.clone());
+        answers.insert("confirm_drop", "yes".into());
+        let (record, replies) = drive(&h, &answers, |m, shown| {
+            if shown == 1 {
+                let all: Vec<String> = (1..=m.items.len()).map(|n| n.to_string()).collect();
+                format!("drop {}", all.join(" "))
+            } else {
+                "yes".to_string()
+            }
+        });
+        assert!(said(&replies).contains("You removed"), "{id}");
+        assert!(
+            record.indicators.is_empty(),
+            "{id}: {:?}",
+            record.indicators
+        );
+        assert!(
+            record
+                .next_steps
+                .iter()
+                .any(|s| s.contains("then said it was wrong") && s.contains("999")),
+            "{id}: {:?}",
+            record.next_steps
+        );
+        assert!(
+            record.consent.guidance[0].starts_with("You described disclosure of abuse"),
+            "{id}: {:?}",
+            record.consent.guidance
+        );
+        assert!(!record.consent.guidance[0].contains("Tell the parents"));
+    }
+}
+
+#[test]
+fn not_decided_means_talking_to_the_front_door_before_the_family() {
+    let rules = embedded();
+    let area = rules.area("stoke-on-trent").expect("area").clone();
+    let h = Harness::new(rules);
+    let mut answers = routine(&area);
+    answers.insert(
+        "concerns",
+        "I have a feeling something is not right for Robin".into(),
+    );
+    answers.insert("consent", "not asked yet".into());
+    answers.insert("confirm_drop", "no".into());
+    let (record, replies) = drive(&h, &answers, |m, _| {
+        if m.items.iter().any(|i| i.red_flag) {
+            panic!("no red flag in this message: {m:?}");
+        }
+        "none".to_string()
+    });
+    assert!(record.outcome.is_none(), "{:?}", record.outcome);
+    assert_eq!(
+        record.level_phrase(),
+        "Not decided (no indicator confirmed)"
+    );
+    assert!(
+        record.consent.guidance[0]
+            .contains("talk your concern through with the front door before you tell the family"),
+        "{:?}",
+        record.consent.guidance
+    );
+    assert!(!said(&replies).contains("Tell the parents"));
+}
+
+#[test]
+fn a_record_carries_the_chosen_areas_numbers_and_999_only() {
+    let rules = embedded();
+    let area = rules.area("medway").expect("area").clone();
+    let h = Harness::new(rules.clone());
+    // Immediate danger before the area is chosen: every area's numbers are given.
+    let text = said(&h.run(&["yes"]));
+    assert!(
+        text.contains("01782 235100") || text.contains("01782 234234"),
+        "{text}"
+    );
+    let mut answers = routine(&area);
+    answers.insert("danger", "yes".into());
+    answers.insert("concerns", RED_FLAG.into());
+    let h = Harness::new(rules.clone());
+    let (record, _) = h.consult(&answers);
+    let allowed: Vec<&str> = area.contacts.iter().map(|c| c.number.as_str()).collect();
+    assert!(!record.numbers.is_empty());
+    for n in &record.numbers {
+        assert!(
+            n.number == "999" || allowed.contains(&n.number.as_str()),
+            "{} does not belong to Medway: {:?}",
+            n.number,
+            record.numbers
+        );
+    }
+}
+
+#[test]
+fn a_dropped_domestic_abuse_indicator_still_keeps_the_family_from_being_told_first() {
+    let rules = embedded();
+    let area = rules.area("warwickshire").expect("area").clone();
+    let early = indicator_at(&area, 2).expect("an early-support need");
+    let h = Harness::new(rules);
+    let mut answers = routine(&area);
+    answers.insert(
+        "concerns",
+        "Mum told me there was domestic abuse from her ex in the past, he has moved out now".into(),
+    );
+    answers.insert("consent", "not asked yet".into());
+    answers.insert("confirm_drop", "yes".into());
+    // Drop what the matcher found, then confirm one early-support need that names no abuse.
+    let mut added = false;
+    let mut all = h.send_input(Input::Start);
+    for _ in 0..80 {
+        if finished(&all).is_some() {
+            break;
+        }
+        let line = match all.last() {
+            Some(Reply::ConfirmMatches(m)) if !added => {
+                assert!(
+                    m.items.iter().any(|i| i.text.contains("domestic abuse")),
+                    "{m:?}"
+                );
+                added = true;
+                "none".to_string()
+            }
+            Some(Reply::ConfirmMatches(_)) => "yes".to_string(),
+            Some(Reply::Ask(q)) => match q.step.as_str() {
+                "summary" => "yes".to_string(),
+                "follow_up" => "both".to_string(),
+                "concerns" if added => format!("add {early}"),
+                step => answers[step].clone(),
+            },
+            other => panic!("unexpected {other:?}"),
+        };
+        all.extend(h.send(&line));
+    }
+    let record = finished(&all).expect("finished");
+    assert_eq!(record.outcome.as_ref().map(|o| o.tier), Some(2));
+    let headline = &record.consent.guidance[0];
+    assert!(
+        headline.starts_with(
+            "You described domestic abuse (in what you said, although you removed the indicator)"
+        ),
+        "{headline}"
+    );
+    assert!(!headline.contains("Tell the parents"), "{headline}");
 }

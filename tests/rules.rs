@@ -199,6 +199,31 @@ fn a_syntax_error_names_its_line() {
 }
 
 #[test]
+fn level_spans_and_same_needs_are_checked() {
+    let msg = problems(with_edit(
+        "medway.toml",
+        "tier = 3\ntiers = [3, 4]",
+        "tier = 3\ntiers = [2, 4]",
+    ));
+    assert!(msg.contains("level \"complex\": tiers [2, 4]"), "{msg}");
+    let msg = problems(with_edit(
+        "warwickshire.toml",
+        "level = \"family-help\"\ntier = 4",
+        "level = \"early-support\"\ntier = 4",
+    ));
+    assert!(msg.contains("is not one its level"), "{msg}");
+    let msg = problems(with_edit(
+        "warwickshire-2018.toml",
+        "same_need_as = [\"exp-3-01\"]",
+        "same_need_as = [\"exp-9-99\"]",
+    ));
+    assert!(
+        msg.contains("same_need_as: no indicator \"exp-9-99\""),
+        "{msg}"
+    );
+}
+
+#[test]
 fn missing_bank_holidays_are_refused() {
     let files: Vec<_> = sources()
         .into_iter()
@@ -257,16 +282,17 @@ fn medway_at_night_at_the_weekend() {
 }
 
 #[test]
-fn no_stated_hours_gives_the_front_door_with_the_fallback_on_weekdays() {
+fn no_stated_hours_assumes_office_hours_and_says_so() {
     let rules = load_embedded().expect("valid");
     let area = rules.area("warwickshire").expect("area");
     let at = parse_local("2026-11-24T10:00").expect("time");
     let answer = call_now(area, &rules.bank_holidays, at).expect("contacts");
     assert_eq!(answer.now.number, "01926 414144");
+    assert!(answer.reason.contains("assumed hours"), "{}", answer.reason);
     assert!(
-        answer.reason.contains("states no opening hours"),
-        "{}",
-        answer.reason
+        answer.warnings[0].contains("states no opening hours"),
+        "{:?}",
+        answer.warnings
     );
     assert_eq!(
         answer.fallback.map(|c| c.number.as_str()),
@@ -298,9 +324,11 @@ fn the_2018_triage_tool_counts_issues() {
     };
     let one_orange = decide(area, &at("orange", 1)).expect("outcome");
     assert_eq!(
-        one_orange.level.id, "yellow",
-        "1 orange issue = single-agency response"
+        (one_orange.level.id.as_str(), one_orange.tier),
+        ("orange", 3),
+        "1 orange issue = Orange, with the single-agency response"
     );
+    assert_eq!(one_orange.action, "single-agency response");
     let mut two = at("yellow", 1);
     two.extend(at("orange", 1));
     assert_eq!(decide(area, &two).expect("outcome").level.id, "orange");

@@ -1,8 +1,10 @@
-//! The Telegram bot through its real handler tree, with teloxide_tests' MockBot (no network).
+//! The Telegram bot through its real handlers, with teloxide_tests' MockBot (no network).
 //!
 //! teloxide_tests allows one MockBot per process, so this test binary holds one test that runs
 //! every scenario in turn on the same mock bot; each scenario gets its own temporary data
 //! directory and application, and the clock is fixed per scenario. Names are fictional.
+//! The whole bot over real HTTP (polling, webhook, faults, restarts, load) is tested in
+//! `tests/telegram_http/`.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -28,6 +30,8 @@ type TestBot = MockBot<TelegramError, DistributionKey>;
 const SAM: u64 = 700_100_001;
 /// Someone without access (until they register).
 const JO: u64 = 700_200_002;
+/// Someone who guesses codes.
+const KIM: u64 = 700_300_003;
 /// The invite code of the test deployment.
 const CODE: &str = "fictional-invite-2026";
 
@@ -47,10 +51,7 @@ struct Harness {
 impl Harness {
     fn new() -> Harness {
         Harness {
-            bot: MockBot::new(
-                MockMessageText::new().text("/help"),
-                telegram::schema::<Bot>(),
-            ),
+            bot: MockBot::new(MockMessageText::new().text("/help"), telegram::schema()),
             time: Arc::new(Mutex::new(at(2026, 11, 24, 10))),
             app: None,
         }
@@ -70,6 +71,7 @@ impl Harness {
             allowed_users: [SAM].into_iter().collect(),
             invite_codes: vec![Secret::new(CODE)],
             webhook: None,
+            api_url: None,
         };
         let time = self.time.clone();
         let clock: telegram::Clock =
@@ -146,6 +148,19 @@ fn texts(r: &Responses) -> Vec<String> {
 
 fn all_text(r: &Responses) -> String {
     texts(r).join("\n\n")
+}
+
+/// The documents sent: file name and content.
+fn documents(r: &Responses) -> Vec<(String, String)> {
+    r.sent_messages_document
+        .iter()
+        .map(|d| {
+            (
+                d.bot_request.file_name.clone(),
+                d.bot_request.file_data.clone(),
+            )
+        })
+        .collect()
 }
 
 /// The last message sent with a keyboard, and its callback data.
@@ -227,6 +242,8 @@ async fn the_telegram_bot() {
     access_and_invite_codes(&mut h).await;
     group_chats(&mut h).await;
     restart_mid_consultation(&mut h).await;
+    delete_then_carry_on(&mut h).await;
+    commands_outside_and_inside(&mut h).await;
 
     // The logs say what happened, with hashed ids and without anything the callers wrote.
     let logs = logs.text();
@@ -237,6 +254,7 @@ async fn the_telegram_bot() {
     for private in [
         SAM.to_string(),
         JO.to_string(),
+        KIM.to_string(),
         "Fictional".into(),
         "Alex".into(),
         "Example Primary".into(),
@@ -314,6 +332,9 @@ async fn consultation_with_buttons_and_typing(h: &mut Harness) {
         assert_fits(&last);
         if !last.sent_messages_document.is_empty() {
             record = Some(last.clone());
+        } else {
+            // One message per step: the question with any notice folded in.
+            assert_eq!(last.sent_messages.len(), 1, "{answer}: {:?}", texts(&last));
         }
     }
     assert!(
@@ -321,45 +342,37 @@ async fn consultation_with_buttons_and_typing(h: &mut Harness) {
         "pressed {pressed}, typed {typed}"
     );
     let r = record.expect("the consultation ended with a record");
+    // The outcome in one message, the record as one document.
+    assert_eq!(r.sent_messages_text.len(), 1, "{:?}", texts(&r));
+    assert_eq!(r.sent_messages_document.len(), 1);
     let text = all_text(&r);
-    assert!(
-        text.contains("Consultation record FD-20261124-0001"),
-        "{text}"
-    );
-    assert!(text.contains("Sam Fictional") && text.contains("Alex Example"));
+    assert!(text.contains("Outcome for Alex Example"), "{text}");
     // Tuesday 10:00: the Integrated Front Door is open.
     assert!(text.contains("01782 235100"), "{text}");
-    // The long record came in several messages, cut between paragraphs, nothing lost.
-    assert!(
-        r.sent_messages_text.len() >= 3,
-        "{}",
-        r.sent_messages_text.len()
-    );
-    assert!(text.matches("Week 12: Alex was late").count() >= 2);
-    for part in texts(&r) {
-        for line in part.lines().filter(|l| l.contains("Alex was late")) {
-            assert!(
-                line.trim_start_matches("* ").starts_with("Week") && line.ends_with("at break."),
-                "a paragraph was cut: {line}"
-            );
-        }
-    }
-    let doc = &r.sent_messages_document[0].bot_request;
-    assert_eq!(doc.file_name, "FD-20261124-0001.md");
-    assert!(texts(&r)
-        .last()
-        .is_some_and(|t| t.contains("/record FD-20261124-0001")));
+    assert!(text.contains("/record FD-20261124-0001"), "{text}");
+    let docs = documents(&r);
+    assert_eq!(docs[0].0, "FD-20261124-0001.md");
+    let record_md = &docs[0].1;
+    assert!(record_md.contains("FD-20261124-0001"));
+    assert!(record_md.contains("Sam Fictional") && record_md.contains("Alex Example"));
+    // The long concern is in the record whole, both times.
+    assert_eq!(record_md.matches(&long[..]).count(), 2);
+    assert!(r.sent_messages_document[0]
+        .message
+        .caption()
+        .is_some_and(|c| c.contains("FD-20261124-0001")));
 
     // A repeated delivery of the same update is not answered twice.
     let again = h.redeliver().await;
     assert!(again.sent_messages.is_empty(), "{:?}", texts(&again));
 
-    // /record: this chat's record; other chats cannot read it.
+    // /record: this chat's record, as the document; other chats cannot read it.
     let r = h.say(SAM, "/record").await;
-    assert!(all_text(&r).contains("Consultation record FD-20261124-0001"));
-    assert_eq!(r.sent_messages_document.len(), 1);
+    assert_eq!(documents(&r).len(), 1);
+    assert!(documents(&r)[0].1.contains("Alex Example"));
     let r = h.say(JO, "/record FD-20261124-0001").await;
     assert!(!all_text(&r).contains("Sam Fictional"));
+    assert!(r.sent_messages_document.is_empty());
     // /new with nothing in progress starts one; with answers in progress it asks first.
     let r = h.say(SAM, "/new").await;
     assert!(
@@ -390,6 +403,69 @@ async fn consultation_with_buttons_and_typing(h: &mut Harness) {
         .is_none());
 }
 
+/// After `/delete`, nothing says the deleted consultation is kept.
+async fn delete_then_carry_on(h: &mut Harness) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    h.open(dir.path());
+    h.set_time(at(2026, 11, 24, 10));
+    h.say(SAM, "/start").await;
+    h.say(SAM, "yes").await;
+    let r = h.say(SAM, "no").await;
+    let text = all_text(&r);
+    assert!(text.contains("Reference: FD-20261124-0001"), "{text}");
+    let r = h.say(SAM, "/delete FD-20261124-0001").await;
+    assert!(all_text(&r).contains("Deleted"));
+    let r = h.say(SAM, "hello").await;
+    let text = all_text(&r);
+    assert!(!text.contains("saved with its record"), "{text}");
+    assert!(text.contains("immediate danger"), "{text}");
+}
+
+/// Information outside a consultation comes without a consultation question; inside one, the
+/// question comes back in the same message. A first message is not taken as an answer.
+async fn commands_outside_and_inside(h: &mut Harness) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    h.open(dir.path());
+    h.set_time(at(2026, 11, 24, 3));
+    for command in [
+        "/urgent",
+        "/contacts",
+        "/why",
+        "/ask 14 year old missing from home",
+    ] {
+        let r = h.say(SAM, command).await;
+        let text = all_text(&r);
+        assert!(
+            keyboard(&r).is_none() || command.starts_with("/ask"),
+            "{command}: {text}"
+        );
+        assert!(
+            !text.contains("Is any child in immediate danger"),
+            "{command}: {text}"
+        );
+    }
+    // /ask without an area asks for one (its own question), and nothing else.
+    let r = h.say(SAM, "/ask 14 year old missing from home").await;
+    let (_, data) = keyboard(&r).expect("the area");
+    assert!(data.iter().all(|d| d.starts_with("c:")));
+    assert!(!all_text(&r).contains("Is any child in immediate danger"));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    h.open(dir.path());
+    // Typed before any question: the welcome and the first question; nothing is answered.
+    let r = h.say(SAM, "yes").await;
+    let text = all_text(&r);
+    assert!(text.contains("Front door consultation"), "{text}");
+    assert!(text.contains("Is any child in immediate danger"), "{text}");
+    assert!(!text.contains("When the child is safe"), "{text}");
+    h.say(SAM, "no").await;
+    let r = h.say(SAM, "/urgent").await;
+    // One message: the numbers, then the question again with its buttons.
+    assert_eq!(r.sent_messages.len(), 1, "{:?}", texts(&r));
+    assert!(all_text(&r).contains("999"));
+    assert!(all_text(&r).contains("Which area does the child live in?"));
+    assert!(keyboard(&r).is_some());
+}
 /// `/ask`: the area asked with buttons, then the indicators, the level and the number.
 async fn quick_advice(h: &mut Harness) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -472,8 +548,28 @@ async fn access_and_invite_codes(h: &mut Harness) {
         (0, 0),
         "nothing is kept from a stranger"
     );
+    // Ordinary words are not wrong codes: many of them do not lock anyone out.
+    for word in [
+        "safeguarding",
+        "neglected",
+        "Wednesday",
+        "hello",
+        "worried",
+        "bruising",
+    ] {
+        let text = all_text(&h.say(JO, word).await);
+        assert!(!text.contains("not a valid invite code"), "{word}: {text}");
+        assert!(text.contains("invite code"), "{text}");
+    }
     let text = all_text(&h.say(JO, "not-the-code").await);
     assert!(text.contains("not a valid invite code"), "{text}");
+    // Five wrong codes lock a user out, and a restart does not lift it.
+    for _ in 0..5 {
+        h.say(KIM, "guess-2026-code").await;
+    }
+    h.open(dir.path());
+    let text = all_text(&h.say(KIM, &format!("/start {CODE}")).await);
+    assert!(text.contains("Too many wrong codes"), "{text}");
     let r = h.say(JO, &format!("/start {CODE}")).await;
     let text = all_text(&r);
     assert!(text.contains("you are registered"), "{text}");
@@ -503,13 +599,14 @@ async fn group_chats(h: &mut Harness) {
     assert!(all_text(&r).contains("message me privately"));
     let r = h.say_in_group(SAM, "/help").await;
     assert!(all_text(&r).contains("does not belong in a group"));
-    for ignored in [
-        "/start",
-        "/new",
-        "/ask baby with a bruise",
-        "Alex Example is at risk",
-        "/help@OtherBot",
-    ] {
+    // Consultation commands get why not (nothing stored); other talk is ignored.
+    for command in ["/start", "/new", "/ask baby with a bruise"] {
+        let r = h.say_in_group(SAM, command).await;
+        let text = all_text(&r);
+        assert!(text.contains("message me privately"), "{command}: {text}");
+        assert!(!text.contains("Quick advice"), "{command}: {text}");
+    }
+    for ignored in ["Alex Example is at risk", "/help@OtherBot"] {
         let r = h.say_in_group(SAM, ignored).await;
         assert!(r.sent_messages.is_empty(), "{ignored}: {:?}", texts(&r));
     }
@@ -547,13 +644,23 @@ async fn restart_mid_consultation(h: &mut Harness) {
         text.contains("Sam Fictional") && text.contains("Example Primary School"),
         "{text}"
     );
-    // A button from before the restart shows the current question again instead of answering.
+    // The buttons on screen still work after a restart.
     h.say(SAM, "Her class teacher since September").await;
     let r = h.say(SAM, "/start").await;
     let (message, _) = keyboard(&r).expect("the safeguarding lead question has buttons");
     h.open(dir.path());
     let r = h.press(SAM, &message, "c:yes").await;
     let text = all_text(&r);
-    assert!(text.contains("safeguarding lead"), "{text}");
-    assert!(keyboard(&r).is_some());
+    assert!(text.contains("What is the child's name?"), "{text}");
+    assert!(
+        !text.contains("Welcome back") && !text.contains("expired"),
+        "{text}"
+    );
+    // A second tap, or any older button, only gets a short notice: no message, nothing answered.
+    let r = h.press(SAM, &message, "c:no").await;
+    assert!(r.sent_messages.is_empty(), "{:?}", texts(&r));
+    assert_eq!(r.answered_callback_queries.len(), 1);
+    let r = h.say(SAM, "/summary").await;
+    assert!(all_text(&r).contains("Have you spoken to your safeguarding lead"));
+    assert!(all_text(&r).contains("Yes"), "{}", all_text(&r));
 }

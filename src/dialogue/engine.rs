@@ -20,14 +20,20 @@ use serde::{Deserialize, Serialize};
 
 use super::answers::{self, Address, ChildAge, ContactDetail};
 use super::{Choice, Condition, Script, Step, StepKind};
-use crate::contacts::{self, CallNow};
+use crate::advice::{consent, next_steps};
+use crate::contacts::{self, CallNow, Urgency};
 use crate::matcher::Matcher;
 use crate::record::{self, AreaInfo, ConfirmedIndicator, NumberGiven, OutcomeInfo, Record};
-use crate::rules::{Area, ConsentKind, ConsentScope, Indicator, RuleSet};
+use crate::rules::{Area, Indicator, RuleSet};
 use crate::triage;
 
 /// The longest concerns message taken (longer ones get a hint to split them).
 pub const MAX_CONCERNS_MESSAGE: usize = 20_000;
+
+/// The most characters of concerns one consultation keeps, over all its messages: every
+/// message up to this is kept whole; one that would pass it gets a hint saying how much room
+/// is left. This bounds what a consultation stores (the caller is told both limits).
+pub const MAX_CONCERNS_TOTAL: usize = 50_000;
 
 /// How many matches of one message are shown (red flags are always shown).
 const MAX_SHOWN_PER_MESSAGE: usize = 6;
@@ -242,6 +248,8 @@ pub enum ConcernStage {
     Confirm,
     /// Asking a follow-up question.
     FollowUp,
+    /// Asking whether a dropped red flag was really wrong.
+    ConfirmDrop,
 }
 
 /// An indicator put forward for the concerns (by the matcher or by the caller).
@@ -282,6 +290,22 @@ pub struct Concerns {
     pub immediate: bool,
     /// Red flags the matcher named.
     pub red_flags: Vec<String>,
+    /// Red-flag indicators the caller asked to drop, waiting for them to confirm it.
+    pub pending_drop: Vec<String>,
+    /// Red-flag indicators the caller confirmed were wrong (removed; the safety advice stays).
+    pub withdrawn: Vec<String>,
+    /// Every indicator the caller dropped, so that what was described still counts for the
+    /// consent guidance.
+    pub dropped: Vec<String>,
+}
+
+impl Concerns {
+    /// Whether a red flag the matcher named still stands: one of its indicators is kept, or the
+    /// caller has not said that what was understood was wrong.
+    pub fn red_flag_stands(&self) -> bool {
+        !self.red_flags.is_empty()
+            && (self.candidates.iter().any(|c| c.red_flag) || self.withdrawn.is_empty())
+    }
 }
 
 /// One consultation's state. Stored between messages; everything the engine needs.
@@ -551,6 +575,11 @@ impl Engine {
                         return vec![Reply::Ask(q)];
                     }
                 }
+                ConcernStage::ConfirmDrop => {
+                    if let Some(q) = self.confirm_drop_question(s, progress, hint.clone()) {
+                        return vec![Reply::Ask(q)];
+                    }
+                }
                 ConcernStage::Describe => {
                     if !s.concerns.messages.is_empty() || !s.concerns.candidates.is_empty() {
                         return vec![Reply::Ask(Question {
@@ -788,34 +817,36 @@ impl Engine {
 
     // ----- Safety ---------------------------------------------------------------------------
 
-    fn call_now<'r>(&'r self, area: &'r Area, now: NaiveDateTime) -> Option<CallNow<'r>> {
-        contacts::call_now(area, &self.rules.bank_holidays, now).ok()
+    fn call_now<'r>(
+        &'r self,
+        area: &'r Area,
+        urgency: Urgency,
+        now: NaiveDateTime,
+    ) -> Option<CallNow<'r>> {
+        contacts::route(area, &self.rules.bank_holidays, urgency, now).ok()
     }
 
-    fn call_now_text(&self, s: &mut Session, area: &Area, now: NaiveDateTime, why: &str) -> String {
-        let mut t = String::new();
-        match self.call_now(area, now) {
+    /// Who to call in `area` for `urgency` now, as one paragraph; the numbers are noted as given.
+    fn call_now_text(
+        &self,
+        s: &mut Session,
+        area: &Area,
+        urgency: Urgency,
+        now: NaiveDateTime,
+        why: &str,
+    ) -> String {
+        match self.call_now(area, urgency, now) {
             Some(c) => {
-                let _ = write!(
-                    t,
-                    "{} ({}): call {} on {}. {}",
-                    area.meta.name, area.meta.front_door, c.now.service, c.now.number, c.reason
-                );
-                s.give_number(&c.now.service, &c.now.number, why);
-                if let Some(f) = c.fallback {
-                    let _ = write!(t, " If there is no answer: {} on {}.", f.service, f.number);
-                    s.give_number(
-                        &f.service,
-                        &f.number,
-                        "if the line to call now does not answer",
-                    );
-                }
+                give_numbers(s, &c, why);
+                format!(
+                    "{} ({}): {}",
+                    area.meta.name,
+                    area.meta.front_door,
+                    c.text(now)
+                )
             }
-            None => {
-                let _ = write!(t, "{}: call 999 if a child is in danger.", area.meta.name);
-            }
+            None => format!("{}: call 999 if a child is in danger.", area.meta.name),
         }
-        t
     }
 
     fn danger_advice(&self, s: &mut Session, now: NaiveDateTime) -> String {
@@ -832,7 +863,8 @@ impl Engine {
                 .collect(),
         };
         for a in areas {
-            let line = self.call_now_text(s, a, now, "immediate danger: after 999");
+            let line =
+                self.call_now_text(s, a, Urgency::Immediate, now, "immediate danger: after 999");
             let _ = writeln!(t, "- {line}");
         }
         t.trim_end().to_string()
@@ -858,6 +890,7 @@ impl Engine {
         let n = answers::normalise(t);
         match s.concerns.stage {
             ConcernStage::FollowUp => self.follow_up_answer(s, area, t),
+            ConcernStage::ConfirmDrop => self.confirm_drop_answer(s, area, &n, out),
             ConcernStage::Confirm => {
                 if matches!(
                     n.as_str(),
@@ -878,13 +911,8 @@ impl Engine {
                     n.as_str(),
                     "none" | "no" | "none of these" | "none of these fit" | "none fit"
                 ) {
-                    for c in std::mem::take(&mut s.concerns.candidates) {
-                        if c.red_flag {
-                            out.push(Reply::Say(red_flag_caution(area, &c.indicator)));
-                        }
-                    }
-                    s.concerns.stage = ConcernStage::Describe;
-                    return Taken::Ok;
+                    let all: BTreeSet<usize> = (0..s.concerns.candidates.len()).collect();
+                    return self.drop_candidates(s, area, &all);
                 }
                 if let Some(rest) = strip_word(&n, &["drop", "remove", "not", "delete"]) {
                     let numbers: Vec<usize> = rest
@@ -902,28 +930,7 @@ impl Engine {
                         ));
                     }
                     let drop: BTreeSet<usize> = numbers.into_iter().map(|k| k - 1).collect();
-                    let mut kept = Vec::new();
-                    for (i, c) in std::mem::take(&mut s.concerns.candidates)
-                        .into_iter()
-                        .enumerate()
-                    {
-                        if drop.contains(&i) {
-                            if c.red_flag
-                                || area
-                                    .indicator(&c.indicator)
-                                    .is_some_and(|ind| ind.immediate)
-                            {
-                                out.push(Reply::Say(red_flag_caution(area, &c.indicator)));
-                            }
-                        } else {
-                            kept.push(c);
-                        }
-                    }
-                    s.concerns.candidates = kept;
-                    if s.concerns.candidates.is_empty() {
-                        s.concerns.stage = ConcernStage::Describe;
-                    }
-                    return Taken::Ok;
+                    return self.drop_candidates(s, area, &drop);
                 }
                 if let Some(rest) = strip_word(t, &["add", "Add", "ADD"]) {
                     let id = rest.trim();
@@ -991,12 +998,24 @@ impl Engine {
                 "That message is very long ({len} characters). Please send it in parts of up to {MAX_CONCERNS_MESSAGE} characters; each part is added to the last."
             ));
         }
+        let so_far: usize = s.concerns.messages.iter().map(|m| m.chars().count()).sum();
+        if so_far + len > MAX_CONCERNS_TOTAL {
+            let left = MAX_CONCERNS_TOTAL.saturating_sub(so_far);
+            return Taken::Hint(format!(
+                "A consultation keeps up to {MAX_CONCERNS_TOTAL} characters of concerns, and {so_far} are already taken, so there is room for {left} more. Please send the most important part in up to {left} characters (the rest can go in your own notes or the referral)."
+            ));
+        }
         s.concerns.messages.push(text.to_string());
         let before = s.concerns.immediate;
         self.analyse_into(s, area, text);
         if s.concerns.immediate && !before {
-            let line =
-                self.call_now_text(s, area, now, "the concerns may need immediate protection");
+            let line = self.call_now_text(
+                s,
+                area,
+                Urgency::Immediate,
+                now,
+                "the concerns may need immediate protection",
+            );
             s.give_number(
                 "Police",
                 "999",
@@ -1066,6 +1085,9 @@ impl Engine {
         s.concerns.follow_ups.clear();
         s.concerns.immediate = false;
         s.concerns.red_flags.clear();
+        s.concerns.pending_drop.clear();
+        s.concerns.withdrawn.clear();
+        s.concerns.dropped.clear();
         s.answers.remove("concerns");
         s.order.retain(|x| x != "concerns");
         if let Some(area) = s.area.as_deref().and_then(|a| self.rules.area(a)) {
@@ -1219,6 +1241,125 @@ impl Engine {
             {
                 self.finish_concerns(s, step);
             }
+        }
+        Taken::Ok
+    }
+
+    /// Drops the candidates at `drop` (0-based). A red flag, or an indicator calling for
+    /// immediate protection, is not dropped at once: the caller is asked to confirm that what was
+    /// understood is wrong.
+    fn drop_candidates(&self, s: &mut Session, area: &Area, drop: &BTreeSet<usize>) -> Taken {
+        let mut kept = Vec::new();
+        let mut ask = Vec::new();
+        for (i, c) in std::mem::take(&mut s.concerns.candidates)
+            .into_iter()
+            .enumerate()
+        {
+            let red = c.red_flag
+                || area
+                    .indicator(&c.indicator)
+                    .is_some_and(|ind| ind.immediate);
+            if !drop.contains(&i) {
+                kept.push(c);
+            } else if red {
+                ask.push(c.indicator.clone());
+                kept.push(c);
+            } else if !s.concerns.dropped.contains(&c.indicator) {
+                s.concerns.dropped.push(c.indicator.clone());
+            }
+        }
+        s.concerns.candidates = kept;
+        if !ask.is_empty() {
+            s.concerns.pending_drop = ask;
+            s.concerns.stage = ConcernStage::ConfirmDrop;
+        } else if s.concerns.candidates.is_empty() {
+            s.concerns.stage = ConcernStage::Describe;
+        }
+        Taken::Ok
+    }
+
+    fn confirm_drop_question(
+        &self,
+        s: &Session,
+        progress: Option<Progress>,
+        hint: Option<String>,
+    ) -> Option<Question> {
+        let area = s.area.as_deref().and_then(|a| self.rules.area(a))?;
+        let id = s.concerns.pending_drop.first()?;
+        let ind = area.indicator(id)?;
+        let words = s
+            .concerns
+            .candidates
+            .iter()
+            .find(|c| &c.indicator == id)
+            .map(|c| c.matched.join(", "))
+            .filter(|w| !w.is_empty());
+        let said = match words {
+            Some(w) => format!("You said \"{w}\", which I read as"),
+            None => "You chose".to_string(),
+        };
+        Some(Question {
+            step: "confirm_drop".into(),
+            section: "Your concerns".into(),
+            progress,
+            text: format!(
+                "{said} \"{}\": a sign of possible significant harm. Is that wrong (it did not happen, or I misread you)? If it is right but the words do not fit, keep it: the front door can lower a level, but a missed concern can leave a child unprotected.",
+                ind.text
+            ),
+            choices: vec![
+                choice("yes", "Yes, that is wrong: remove it"),
+                choice("no", "No, keep it"),
+            ],
+            dont_know: false,
+            hint,
+        })
+    }
+
+    fn confirm_drop_answer(
+        &self,
+        s: &mut Session,
+        area: &Area,
+        n: &str,
+        out: &mut Vec<Reply>,
+    ) -> Taken {
+        let Some(id) = s.concerns.pending_drop.first().cloned() else {
+            s.concerns.stage = ConcernStage::Confirm;
+            return Taken::Ok;
+        };
+        let wrong = match n {
+            "yes"
+            | "y"
+            | "wrong"
+            | "yes that is wrong"
+            | "yes that is wrong remove it"
+            | "remove"
+            | "remove it" => true,
+            "no" | "n" | "keep" | "keep it" | "no keep it" => false,
+            _ => {
+                return Taken::Hint(
+                    "Please answer \"yes\" (it is wrong: remove it) or \"no\" (keep it).".into(),
+                )
+            }
+        };
+        s.concerns.pending_drop.remove(0);
+        if wrong {
+            s.concerns.candidates.retain(|c| c.indicator != id);
+            if !s.concerns.withdrawn.contains(&id) {
+                s.concerns.withdrawn.push(id.clone());
+            }
+            if !s.concerns.dropped.contains(&id) {
+                s.concerns.dropped.push(id.clone());
+            }
+            out.push(Reply::Say(red_flag_caution(area, &id)));
+        } else {
+            out.push(Reply::Say("Kept.".into()));
+        }
+        if s.concerns.pending_drop.is_empty() {
+            s.concerns.stage = if s.concerns.candidates.is_empty() {
+                ConcernStage::Describe
+            } else {
+                ConcernStage::Confirm
+            };
         }
         Taken::Ok
     }
@@ -1445,8 +1586,11 @@ impl Engine {
         if let Some(first) = record.consent.guidance.first() {
             let _ = writeln!(t, "Consent: {first}");
         }
+        for r in &record.consent.required {
+            let _ = writeln!(t, "Consent, required: {r}");
+        }
         if !record.call_now_reason.is_empty() {
-            let _ = writeln!(t, "Call now: {}", record.call_now_reason);
+            let _ = writeln!(t, "Who to call: {}", record.call_now_reason);
         }
         for step in &record.next_steps {
             let _ = writeln!(t, "Next: {step}");
@@ -1466,6 +1610,7 @@ impl Engine {
         let mut call_now_reason = String::new();
         let mut next_steps = Vec::new();
         let mut guidance = Vec::new();
+        let mut consent_required: Vec<String> = Vec::new();
         let consent_key = s.text("consent").unwrap_or("").to_string();
         if let Some(area) = area {
             let decided = triage::decide(area, &confirmed);
@@ -1485,7 +1630,7 @@ impl Engine {
                 {
                     info = Some(OutcomeInfo {
                         level: level.name.clone(),
-                        tier: level.tier,
+                        tier: if level.covers(4) { 4 } else { level.tier },
                         immediate: true,
                         action: level.response.clone(),
                         rule: "You reported a child in immediate danger: that is treated at the highest level, whatever the indicators.".into(),
@@ -1495,41 +1640,87 @@ impl Engine {
                     o.immediate = true;
                 }
             }
+            // A red flag the caller has not withdrawn is never "not decided", nor below
+            // child protection when none of its indicators was kept.
+            let red_flag_kept = s.concerns.candidates.iter().any(|c| c.red_flag);
+            if completed && s.concerns.red_flag_stands() && !red_flag_kept {
+                let under = info.as_ref().is_none_or(|o| o.tier < 4);
+                if let (true, Some(level)) =
+                    (under, area.level_for_tier(4).or_else(|| area.levels.last()))
+                {
+                    info = Some(OutcomeInfo {
+                        level: level.name.clone(),
+                        tier: if level.covers(4) { 4 } else { level.tier },
+                        immediate: s.concerns.immediate || info.as_ref().is_some_and(|o| o.immediate),
+                        action: level.response.clone(),
+                        rule: format!(
+                            "You described {}, a sign of possible significant harm: the level stays at child protection until the front door advises otherwise.",
+                            s.concerns.red_flags.join("; ")
+                        ),
+                        source: format!("{}:{}", area.meta.seed, level.source),
+                    });
+                }
+            }
             if completed {
                 let tier = info.as_ref().map(|o| o.tier);
-                guidance = consent_guidance(area, tier, &consent_key);
-                if let Some(c) = self.call_now(area, now) {
-                    call_now_reason =
-                        format!("{} on {}. {}", c.now.service, c.now.number, c.reason);
-                    s.give_number(&c.now.service, &c.now.number, "the line to call now");
-                    if let Some(f) = c.fallback {
-                        let _ = write!(
-                            call_now_reason,
-                            " If there is no answer: {} on {}.",
-                            f.service, f.number
-                        );
-                        s.give_number(
-                            &f.service,
-                            &f.number,
-                            "if the line to call now does not answer",
-                        );
-                    }
-                    if danger || info.as_ref().is_some_and(|o| o.immediate) {
-                        s.give_number(
-                            &c.emergency.service,
-                            &c.emergency.number,
-                            "a child in immediate danger",
-                        );
-                    }
+                // Dropped indicators still count (unless the caller added them back).
+                let dropped: Vec<&Indicator> = s
+                    .concerns
+                    .dropped
+                    .iter()
+                    .filter(|id| !confirmed.iter().any(|c| &&c.id == id))
+                    .filter_map(|id| area.indicator(id))
+                    .collect();
+                let situation = consent::Situation {
+                    tier,
+                    immediate: info.as_ref().is_some_and(|o| o.immediate),
+                    status: consent::Status::from_key(&consent_key),
+                    approval: match s.answers.get("consent_approval") {
+                        Some(Answer::Text(t)) if !t.trim().is_empty() => consent::Approval::Named,
+                        _ => consent::Approval::Missing,
+                    },
+                    risks: consent::risks(
+                        area,
+                        danger,
+                        &s.concerns.red_flags,
+                        &confirmed,
+                        &dropped,
+                    ),
+                };
+                let advice = consent::guidance(area, &situation);
+                consent_required = advice.required.clone();
+                guidance = std::iter::once(advice.headline)
+                    .chain(advice.rules)
+                    .collect();
+                let urgency = Urgency::of(
+                    tier,
+                    danger || s.concerns.immediate || info.as_ref().is_some_and(|o| o.immediate),
+                );
+                if let Some(c) = self.call_now(area, urgency, now) {
+                    call_now_reason = c.text(now);
+                    give_numbers(s, &c, "the line to call for this outcome");
                 }
-                for ts in &area.timescales {
-                    next_steps.push(format!("{} ({}:{})", ts.text, area.meta.seed, ts.source));
-                }
+                next_steps.extend(next_steps::for_outcome(
+                    area,
+                    tier,
+                    &confirmed,
+                    info.as_ref().map(|o| o.action.as_str()),
+                ));
             }
             outcome = info;
         }
         if completed || danger {
             next_steps.push("Record this consultation, the advice given and what you decided in your own agency's system; this bot is not the system of record.".into());
+        }
+        if completed && !s.concerns.red_flags.is_empty() && !s.concerns.red_flag_stands() {
+            // The caller said what was understood was wrong: the safety advice stays.
+            next_steps.insert(
+                0,
+                format!(
+                    "You described {} and then said it was wrong. If you are unsure, talk it through with the front door now; if a child is in danger, call 999.",
+                    s.concerns.red_flags.join("; ")
+                ),
+            );
         }
         if danger {
             next_steps.insert(
@@ -1636,9 +1827,21 @@ impl Engine {
                 approval: self.answer_text(s, "consent_approval", now),
                 child_view: self.answer_text(s, "child_view", now),
                 guidance,
+                required: consent_required,
             },
             outcome,
-            numbers: s.numbers.clone(),
+            // The chosen area's numbers and 999 only: numbers given for other areas (before the
+            // area was chosen) do not belong in this child's record.
+            numbers: s
+                .numbers
+                .iter()
+                .filter(|n| {
+                    area.is_none_or(|a| {
+                        n.number == "999" || a.contacts.iter().any(|c| c.number == n.number)
+                    })
+                })
+                .cloned()
+                .collect(),
             call_now_reason,
             next_steps,
         }
@@ -1666,7 +1869,13 @@ impl Engine {
                         .collect(),
                 };
                 for a in areas {
-                    let line = self.call_now_text(s, a, now, "asked who to call now (/urgent)");
+                    let line = self.call_now_text(
+                        s,
+                        a,
+                        Urgency::Unassessed,
+                        now,
+                        "asked who to call now (/urgent)",
+                    );
                     let _ = writeln!(t, "- {line}");
                 }
                 out.push(Reply::Say(t.trim_end().to_string()));
@@ -1700,6 +1909,9 @@ impl Engine {
                     Some(st) if st.kind == StepKind::Concerns && s.concerns.stage == ConcernStage::Confirm => {
                         "I match your words to the indicators of the area's threshold document so that you and the front door speak the same language; you decide which ones fit. The level comes from the document's own rule, never from my guess.".to_string()
                     }
+                    Some(st) if st.kind == StepKind::Concerns && s.concerns.stage == ConcernStage::ConfirmDrop => {
+                        "What you said may describe significant harm. Removing it can leave a child unprotected, so I check that what I understood is really wrong before taking it out; the safety advice stays either way.".to_string()
+                    }
                     Some(st) if st.kind == StepKind::Concerns && s.concerns.stage == ConcernStage::FollowUp => {
                         "The document puts these at different levels; how often it happens, the child's age and any injury decide which fits. Keeping all of them never lowers the level.".to_string()
                     }
@@ -1718,7 +1930,11 @@ impl Engine {
                 {
                     // Inside the concerns: back to describing (messages kept).
                     s.concerns.follow_ups.clear();
-                    s.concerns.stage = if s.concerns.stage == ConcernStage::FollowUp {
+                    s.concerns.pending_drop.clear();
+                    s.concerns.stage = if matches!(
+                        s.concerns.stage,
+                        ConcernStage::FollowUp | ConcernStage::ConfirmDrop
+                    ) {
                         ConcernStage::Confirm
                     } else {
                         ConcernStage::Describe
@@ -1827,6 +2043,11 @@ impl Engine {
             .filter(|(i, m)| *i < 5 || m.red_flag)
             .filter_map(|(_, m)| area.indicator(&m.indicator))
             .collect();
+        let mut urgency = if analysis.immediate {
+            Urgency::Immediate
+        } else {
+            Urgency::Unassessed
+        };
         if analysis.immediate {
             t.push_str("What you describe may need immediate protection: if the child is in danger now, call 999 first.\n");
         }
@@ -1842,13 +2063,14 @@ impl Engine {
                 let tier = if analysis.immediate {
                     o.tier.max(4)
                 } else {
-                    o.tier
+                    o.tier.max(analysis.tier_floor.unwrap_or(0))
                 };
-                let level = if tier > o.tier {
-                    area.level_for_tier(tier).unwrap_or(o.level)
+                if !analysis.immediate && !o.immediate {
+                    urgency = Urgency::Tier(tier);
                 } else {
-                    o.level
-                };
+                    urgency = Urgency::Immediate;
+                }
+                let level = area.level_covering(tier, o.level);
                 let _ = writeln!(
                     t,
                     "If these fit, the level is {} (tier {tier}): {}",
@@ -1861,15 +2083,8 @@ impl Engine {
                 );
             }
         }
-        if let Some(c) = self.call_now(area, now) {
-            let _ = writeln!(
-                t,
-                "Call now: {} on {}. {}",
-                c.now.service, c.now.number, c.reason
-            );
-            if let Some(f) = c.fallback {
-                let _ = writeln!(t, "If there is no answer: {} on {}.", f.service, f.number);
-            }
+        if let Some(c) = self.call_now(area, urgency, now) {
+            let _ = writeln!(t, "Who to call: {}", c.text(now));
         }
         t.push_str("For a full consultation with a record, answer the questions (/help).");
         vec![Reply::Say(t)]
@@ -1953,74 +2168,22 @@ fn short_question(q: &str) -> &str {
     q[..end].trim()
 }
 
+/// Notes every number an answer gives, with why.
+fn give_numbers(s: &mut Session, c: &CallNow<'_>, why: &str) {
+    if c.call_999_first {
+        s.give_number(&c.emergency.service, &c.emergency.number, why);
+    }
+    s.give_number(&c.now.service, &c.now.number, why);
+    if let Some(f) = c.fallback {
+        s.give_number(&f.service, &f.number, c.fallback_when);
+    }
+}
+
 fn red_flag_caution(area: &Area, id: &str) -> String {
     let text = area.indicator(id).map(|i| i.text.as_str()).unwrap_or(id);
     format!(
         "You removed \"{text}\", which can mean significant harm or a need for immediate protection. If you are unsure, add it back (type more about it): the front door can lower a level, but a missed concern can leave a child unprotected."
     )
-}
-
-/// The consent guidance for a tier (on the common scale) and consent status: a headline in
-/// plain words, then the area's own consent rules that apply, with their sources.
-pub fn consent_guidance(area: &Area, tier: Option<u8>, status: &str) -> Vec<String> {
-    let tier = tier.unwrap_or(2);
-    let headline = match (tier, status) {
-        (4, "agreed") => "Consent is not required for child protection (s47) enquiries, but it is good that the family know. Call the front door now.",
-        (4, "refused") => "There are significant-harm concerns: proceed without consent. Record that consent was refused and why you are going ahead, and tell the front door that the family refused.",
-        (4, "not_yet") => "Do not delay to ask for consent where a child may be suffering significant harm: call the front door now and agree with them whether and when the family is told. Record why consent was not sought.",
-        (4, _) => "Not seeking consent is right where asking would put the child at risk or prejudice an investigation: record why, and tell the front door.",
-        (3, "agreed") => "Child in need (s17) services are voluntary; the family's agreement lets the front door go ahead.",
-        (3, "refused") => "Child in need (s17) services are voluntary and need consent. Record the refusal and the family's reasons; if you believe the child is suffering or likely to suffer significant harm, call the front door anyway.",
-        (3, "not_yet") => "Child in need services need consent: talk to the parents or carers about your concerns and ask for their agreement before the referral, unless that would put the child at risk.",
-        (_, "agreed") => "Early help is voluntary and the family has agreed: you can go ahead (for example with an Early Help Assessment).",
-        (_, "refused") => "Early help is voluntary: without consent it cannot go ahead. Record the refusal, keep offering support, and call the front door if your concerns grow.",
-        (_, "not_yet") => "Early help needs the family's consent. Tell the parents or carers, in plain words, what you are worried about and what help could offer; ask for their agreement and record their answer. Then make the request.",
-        (_, _) => "Not seeking consent is for where asking would put the child at risk or prejudice an investigation; discuss it with the front door and record the reason.",
-    };
-    let scope = match tier {
-        4 => ConsentScope::ChildProtection,
-        3 => ConsentScope::ChildInNeed,
-        _ => ConsentScope::EarlyHelp,
-    };
-    let kinds: &[ConsentKind] = match status {
-        "agreed" => &[
-            ConsentKind::Needed,
-            ConsentKind::NotRequired,
-            ConsentKind::Record,
-        ],
-        "refused" => &[
-            ConsentKind::Refused,
-            ConsentKind::NotRequired,
-            ConsentKind::Needed,
-            ConsentKind::Record,
-        ],
-        "not_yet" => &[
-            ConsentKind::Needed,
-            ConsentKind::NotRequired,
-            ConsentKind::DoNotSeek,
-            ConsentKind::Record,
-        ],
-        _ => &[
-            ConsentKind::DoNotSeek,
-            ConsentKind::Approval,
-            ConsentKind::NotRequired,
-            ConsentKind::Record,
-        ],
-    };
-    let mut out = vec![headline.to_string()];
-    for k in kinds {
-        for rule in area
-            .consent
-            .iter()
-            .filter(|r| r.kind == *k && (r.scope == scope || r.scope == ConsentScope::All))
-        {
-            out.push(format!(
-                "{} says: \"{}\" ({}:{})",
-                area.meta.document, rule.text, area.meta.seed, rule.source
-            ));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! only a valid [`Script`] reaches the [`engine`].
 
 pub mod answers;
+pub mod clean;
 pub mod engine;
 pub mod sample;
 

@@ -36,6 +36,15 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     (NEEDS_FILE, include_str!("../../rules/needs.toml")),
 ];
 
+/// The ids of the areas compiled into the binary (their file names), in file order.
+pub fn embedded_area_ids() -> Vec<&'static str> {
+    EMBEDDED
+        .iter()
+        .filter(|(name, _)| *name != BANK_HOLIDAYS_FILE && *name != NEEDS_FILE)
+        .filter_map(|(name, _)| name.strip_suffix(".toml"))
+        .collect()
+}
+
 /// One problem in one rules file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -182,7 +191,7 @@ pub fn load_sources(files: Vec<(String, String)>) -> Result<RuleSet, RulesError>
     let ids: Vec<AreaId> = areas.keys().cloned().collect();
     problems.extend(validate::bank_holidays(BANK_HOLIDAYS_FILE, &bank_holidays));
     for (file, area) in areas.values() {
-        problems.extend(validate::area(file, area, &ids, &bank_holidays));
+        problems.extend(validate::area(file, area, &ids));
         problems.extend(validate::indicator_needs(file, area, &taxonomy));
     }
     if !problems.is_empty() {

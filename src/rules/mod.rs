@@ -8,6 +8,7 @@
 //! the rest of the program, so the matcher, triage and dialogue can rely on its invariants:
 //! ids are unique, every indicator has a level and a source line, every number is well formed.
 
+pub mod bank_holidays;
 pub mod hours;
 pub mod load;
 pub mod needs;
@@ -17,11 +18,11 @@ pub mod validate;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+pub use bank_holidays::{BankHoliday, BankHolidays, MovedHoliday};
 pub use hours::{Days, OpeningHours};
-pub use load::{load_dir, load_embedded, LoadError, RulesError};
+pub use load::{embedded_area_ids, load_dir, load_embedded, LoadError, RulesError};
 
 /// The version of the rules file format this build understands.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -73,6 +74,56 @@ pub struct Area {
     /// Timescales the document states (e.g. a decision within 24 hours).
     #[serde(rename = "timescale", default)]
     pub timescales: Vec<Timescale>,
+    /// What the document says happens next (e.g. the outcomes of a front door conversation).
+    #[serde(rename = "next_step", default)]
+    pub next_steps: Vec<Timescale>,
+    /// What this deployment sets for the area (never read from a rules file).
+    #[serde(skip)]
+    pub deployment: Deployment,
+}
+
+/// What a deployment sets for an area, beyond its document: the front door's opening hours
+/// where the document states none (`FRONTDOOR_HOURS_<AREA>`, see `config.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deployment {
+    /// The front door's opening hours as set for this deployment; empty when not set.
+    pub front_door_hours: Vec<OpeningHours>,
+}
+
+/// Deployment hours could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeploymentError {
+    /// Hours were set for an area the rules do not have.
+    #[error("{setting}: there is no area {area:?} in the rules")]
+    UnknownArea {
+        /// The setting's name.
+        setting: String,
+        /// The area id.
+        area: String,
+    },
+    /// Hours were set for a front door whose document states them.
+    #[error("{setting}: {document} states the hours of {front_door} ({hours}, line {line}); remove the setting, or correct the rules file if the hours have changed")]
+    DocumentStatesHours {
+        /// The setting's name.
+        setting: String,
+        /// The document.
+        document: String,
+        /// The front door.
+        front_door: String,
+        /// The hours the document states.
+        hours: String,
+        /// Their source line.
+        line: u32,
+    },
+}
+
+/// The name of the setting that gives an area's front door hours, e.g.
+/// `FRONTDOOR_HOURS_STOKE_ON_TRENT` for `stoke-on-trent`.
+pub fn hours_setting(area_id: &str) -> String {
+    format!(
+        "FRONTDOOR_HOURS_{}",
+        area_id.to_ascii_uppercase().replace('-', "_")
+    )
 }
 
 /// Metadata about the document.
@@ -114,6 +165,11 @@ pub struct Level {
     pub name: String,
     /// Position on the common scale: 1 universal, 2 early help, 3 targeted/CIN, 4 protection.
     pub tier: u8,
+    /// Every tier the level spans when it covers more than one (a level for both child in need
+    /// and child protection: `[3, 4]`); empty for just `tier`. An indicator's own tier must be
+    /// one of them, so that the level's name and the tier shown always agree.
+    #[serde(default)]
+    pub tiers: Vec<u8>,
     /// The document's description of children at this level.
     pub description: String,
     /// The document's own response: what a professional should do at this level.
@@ -154,6 +210,11 @@ pub struct Indicator {
     /// What the item is. Only indicators are shown to a caller as what was understood.
     #[serde(default)]
     pub kind: IndicatorKind,
+    /// Indicators of the same document that describe the same need (e.g. an entry of a list that
+    /// repeats a row of the grid): confirmed together they count as one issue, and the need is
+    /// rated at the highest of their levels.
+    #[serde(default)]
+    pub same_need_as: Vec<String>,
 }
 
 /// What a row of a document's indicator table is.
@@ -193,8 +254,10 @@ pub struct DecisionStep {
     pub levels: Vec<String>,
     /// How many distinct indicators at those levels make the step apply.
     pub min_count: u32,
-    /// The level id of the outcome.
-    pub outcome: String,
+    /// The level id of the outcome; when absent, the highest level among the issues counted
+    /// (e.g. "1 YELLOW or ORANGE issue = single-agency response": one orange issue is Orange).
+    #[serde(default)]
+    pub outcome: Option<String>,
     /// The response the document gives for this outcome, when it differs from the level's.
     #[serde(default)]
     pub response: Option<String>,
@@ -264,7 +327,7 @@ pub struct Requirement {
     pub source: u32,
 }
 
-/// A timescale the document states.
+/// A timescale or a next step the document states, and the outcomes it is shown with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Timescale {
@@ -274,6 +337,35 @@ pub struct Timescale {
     pub text: String,
     /// Source line.
     pub source: u32,
+    /// The tiers of the outcome it is shown with; absent for every outcome, `[]` for none (kept
+    /// for reference, e.g. the stages of a professional-disagreement escalation).
+    #[serde(default)]
+    pub tiers: Option<Vec<u8>>,
+    /// Only shown when one of these indicators was confirmed (e.g. private fostering).
+    #[serde(default)]
+    pub indicators: Vec<String>,
+    /// The product's words that put the document's words in context, shown before them
+    /// (e.g. "If MASH makes enquiries about your referral, their urgency is rated").
+    #[serde(default)]
+    pub context: Option<String>,
+}
+
+impl Timescale {
+    /// Whether it is shown with an outcome at `tier` (`None`: no level decided) for these
+    /// confirmed indicator ids.
+    pub fn shown_with(&self, tier: Option<u8>, confirmed: &[&str]) -> bool {
+        let tier_ok = match (&self.tiers, tier) {
+            (None, _) => true,
+            (Some(ts), Some(t)) => ts.contains(&t),
+            (Some(_), None) => false,
+        };
+        let indicator_ok = self.indicators.is_empty()
+            || self
+                .indicators
+                .iter()
+                .any(|i| confirmed.contains(&i.as_str()));
+        tier_ok && indicator_ok
+    }
 }
 
 /// What a phone number is for.
@@ -330,46 +422,16 @@ pub struct Contact {
     /// What the document says about when to use it, in its words.
     #[serde(default)]
     pub note: Option<String>,
+    /// The tiers of need (1-3) for which the document makes this line the route when nothing is
+    /// urgent (e.g. an early-help or advice line); empty for most lines. Tier 4 and immediate
+    /// danger always go to the front door or the out-of-hours team.
+    #[serde(default)]
+    pub tiers: Vec<u8>,
     /// Source line.
     pub source: u32,
     /// The seed file, when the number is taken from another document than the area's own.
     #[serde(default)]
     pub seed: Option<String>,
-}
-
-/// Bank holidays in England and Wales, as data.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BankHolidays {
-    /// Where the dates come from.
-    pub source: String,
-    /// The years covered, inclusive.
-    pub years: Vec<i32>,
-    /// The holidays.
-    #[serde(rename = "holiday")]
-    pub holidays: Vec<BankHoliday>,
-}
-
-/// One bank holiday.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BankHoliday {
-    /// The date the holiday is observed.
-    pub date: NaiveDate,
-    /// Its name.
-    pub name: String,
-}
-
-impl BankHolidays {
-    /// Whether `date` is a bank holiday.
-    pub fn contains(&self, date: NaiveDate) -> bool {
-        self.holidays.iter().any(|h| h.date == date)
-    }
-
-    /// The holiday on `date`, if any.
-    pub fn on(&self, date: NaiveDate) -> Option<&BankHoliday> {
-        self.holidays.iter().find(|h| h.date == date)
-    }
 }
 
 /// Every area's rules and the bank holidays, validated.
@@ -396,6 +458,38 @@ impl RuleSet {
     /// Area ids, ordered.
     pub fn area_ids(&self) -> Vec<&str> {
         self.areas.keys().map(|k| k.as_str()).collect()
+    }
+
+    /// Applies a deployment's front door hours, by area id. Refuses hours for an unknown area or
+    /// for a front door whose document states its hours, naming the setting.
+    pub fn set_front_door_hours(
+        &mut self,
+        hours: &BTreeMap<String, Vec<OpeningHours>>,
+    ) -> Result<(), DeploymentError> {
+        for (id, spans) in hours {
+            let setting = hours_setting(id);
+            let Some(area) = self.areas.get_mut(&AreaId(id.clone())) else {
+                return Err(DeploymentError::UnknownArea {
+                    setting,
+                    area: id.clone(),
+                });
+            };
+            if let Some(front) = area
+                .contacts
+                .iter()
+                .find(|c| c.purpose == Purpose::FrontDoor && !c.hours.is_empty())
+            {
+                return Err(DeploymentError::DocumentStatesHours {
+                    setting,
+                    document: area.meta.document.clone(),
+                    front_door: front.service.clone(),
+                    hours: front.hours.join(", "),
+                    line: front.source,
+                });
+            }
+            area.deployment.front_door_hours = spans.clone();
+        }
+        Ok(())
     }
 }
 
@@ -435,8 +529,32 @@ impl Area {
         self.contacts.iter().filter(move |c| c.purpose == purpose)
     }
 
-    /// The level with the given tier, the lowest if several.
+    /// The level for a tier: the lowest whose own tier it is, else the highest that spans it.
     pub fn level_for_tier(&self, tier: u8) -> Option<&Level> {
-        self.levels.iter().find(|l| l.tier == tier)
+        self.levels
+            .iter()
+            .find(|l| l.tier == tier)
+            .or_else(|| self.levels.iter().rev().find(|l| l.covers(tier)))
+    }
+
+    /// `preferred` when it spans `tier`, else the level for that tier, else `preferred`.
+    pub fn level_covering<'a>(&'a self, tier: u8, preferred: &'a Level) -> &'a Level {
+        if preferred.covers(tier) {
+            preferred
+        } else {
+            self.level_for_tier(tier).unwrap_or(preferred)
+        }
+    }
+
+    /// The position of a level in the document's order (lowest first).
+    pub fn level_rank(&self, id: &str) -> usize {
+        self.levels.iter().position(|l| l.id == id).unwrap_or(0)
+    }
+}
+
+impl Level {
+    /// Whether the level spans `tier` (its own tier, or one of `tiers`).
+    pub fn covers(&self, tier: u8) -> bool {
+        tier == self.tier || self.tiers.contains(&tier)
     }
 }

@@ -32,6 +32,9 @@ pub fn check(file: &str, area: &Area, seed: &str) -> Vec<Problem> {
     for t in &area.timescales {
         items.push((format!("timescale {:?}", t.id), t.source, t.text.as_str()));
     }
+    for t in &area.next_steps {
+        items.push((format!("next_step {:?}", t.id), t.source, t.text.as_str()));
+    }
     for c in &area.contacts {
         if c.seed.is_none() && c.number.len() > 3 {
             items.push((format!("contact {:?}", c.id), c.source, c.number.as_str()));

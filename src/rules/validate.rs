@@ -3,15 +3,16 @@
 //! Each check returns problems instead of failing, so that a rules author sees every mistake
 //! at once: duplicate ids, unknown levels, tiers out of order, bad phone numbers or hours.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use chrono::Datelike;
 
+use super::bank_holidays::by_rule;
 use super::load::Problem;
 use super::{Area, AreaId, BankHolidays, OpeningHours, Purpose, SCHEMA_VERSION};
 
 /// Validates one area file.
-pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays) -> Vec<Problem> {
+pub fn area(file: &str, area: &Area, all_ids: &[AreaId]) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut bad = |place: String, message: String| {
         out.push(Problem {
@@ -84,6 +85,21 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
             );
         }
         last_tier = last_tier.max(level.tier);
+        if !level.tiers.is_empty() {
+            let contiguous = level.tiers.windows(2).all(|w| w[1] == w[0] + 1);
+            if !level.tiers.contains(&level.tier)
+                || !contiguous
+                || level.tiers.iter().any(|t| !(1..=4).contains(t))
+            {
+                bad(
+                    place.clone(),
+                    format!(
+                        "tiers {:?} must be consecutive tiers of 1-4, in order, including tier {}",
+                        level.tiers, level.tier
+                    ),
+                );
+            }
+        }
         if level.source == 0 {
             bad(place.clone(), "missing source line".into());
         }
@@ -117,10 +133,13 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
                             place.clone(),
                             format!("tier {tier} is not on the common scale 1-4"),
                         );
-                    } else if tier < level.tier {
+                    } else if !level.covers(tier) {
                         bad(
                             place.clone(),
-                            format!("tier {tier} is below its level's tier {}", level.tier),
+                            format!(
+                                "tier {tier} is not one its level {:?} spans (add it to the level's `tiers`)",
+                                level.id
+                            ),
                         );
                     }
                 }
@@ -140,6 +159,22 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
                 place.clone(),
                 "an indicator cannot be both immediate and positive".into(),
             );
+        }
+        for other in &ind.same_need_as {
+            match area.indicator(other) {
+                None => bad(
+                    place.clone(),
+                    format!("same_need_as: no indicator {other:?}"),
+                ),
+                Some(o) if o.id == ind.id || !o.same_need_as.is_empty() || o.positive => bad(
+                    place.clone(),
+                    format!("same_need_as: {other:?} must be another need that lists none itself"),
+                ),
+                Some(_) => {}
+            }
+        }
+        if ind.positive && !ind.same_need_as.is_empty() {
+            bad(place.clone(), "a strength has no same_need_as".into());
         }
         for k in &ind.keywords {
             if k.trim().is_empty() || k.to_lowercase() != *k {
@@ -166,7 +201,7 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
     }
     for (i, step) in area.decision.steps.iter().enumerate() {
         let place = format!("decision step {}", i + 1);
-        for l in step.levels.iter().chain(std::iter::once(&step.outcome)) {
+        for l in step.levels.iter().chain(step.outcome.iter()) {
             if area.level(l).is_none() {
                 bad(place.clone(), format!("level {l:?} does not exist"));
             }
@@ -194,6 +229,11 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
             area.timescales
                 .iter()
                 .map(|t| ("timescale", &t.id, t.source, &t.text)),
+        )
+        .chain(
+            area.next_steps
+                .iter()
+                .map(|t| ("next_step", &t.id, t.source, &t.text)),
         );
     for (kind, id, source, text) in items {
         let place = format!("{kind} {id:?}");
@@ -205,6 +245,30 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
         }
         if text.trim().is_empty() {
             bad(place, "empty text".into());
+        }
+    }
+    for (kind, t) in area
+        .timescales
+        .iter()
+        .map(|t| ("timescale", t))
+        .chain(area.next_steps.iter().map(|t| ("next_step", t)))
+    {
+        let place = format!("{kind} {:?}", t.id);
+        for tier in t.tiers.iter().flatten() {
+            if !(1..=4).contains(tier) {
+                bad(
+                    place.clone(),
+                    format!("tiers: {tier} is not on the common scale 1-4"),
+                );
+            }
+        }
+        for i in &t.indicators {
+            if area.indicator(i).is_none() {
+                bad(place.clone(), format!("indicators: no indicator {i:?}"));
+            }
+        }
+        if t.context.as_deref().is_some_and(|c| c.trim().is_empty()) {
+            bad(place, "context must not be empty when given".into());
         }
     }
     if area.consent.is_empty() {
@@ -229,6 +293,25 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
                 bad(place.clone(), e.to_string());
             }
         }
+        for t in &c.tiers {
+            if !(1..=3).contains(t) {
+                bad(
+                    place.clone(),
+                    format!("tiers: {t} is not 1-3 (tier 4 and immediate danger go to the front door or out of hours)"),
+                );
+            }
+        }
+        if !c.tiers.is_empty()
+            && !matches!(
+                c.purpose,
+                Purpose::FrontDoor | Purpose::EarlyHelp | Purpose::Consultation
+            )
+        {
+            bad(
+                place.clone(),
+                "tiers are only for front_door, early_help and consultation lines".into(),
+            );
+        }
         if c.source == 0 {
             bad(place, "missing source line".into());
         }
@@ -239,56 +322,87 @@ pub fn area(file: &str, area: &Area, all_ids: &[AreaId], holidays: &BankHolidays
     if area.contacts_for(Purpose::FrontDoor).next().is_none() {
         bad("[[contact]]".into(), "no front_door contact".into());
     }
-    let has_hours = area.contacts.iter().any(|c| !c.hours.is_empty());
-    if has_hours && holidays.holidays.is_empty() {
-        bad(
-            "[[contact]]".into(),
-            "opening hours are stated but no bank holidays are loaded".into(),
-        );
-    }
     out
 }
 
-/// Validates the bank holidays file: every year it claims is present and dates are in range.
+/// Validates the bank holidays file: the years it vouches for make sense, and every one-off
+/// change moves a holiday the rules give or adds a day that is not already one.
 pub fn bank_holidays(file: &str, holidays: &BankHolidays) -> Vec<Problem> {
     let mut out = Vec::new();
-    let years: BTreeSet<i32> = holidays.years.iter().copied().collect();
-    if years.is_empty() {
+    let mut bad = |place: String, message: String| {
         out.push(Problem {
             file: file.into(),
-            place: "years".into(),
-            message: "no years listed".into(),
-        });
+            place,
+            message,
+        })
+    };
+    if holidays.first_year < 1583 || holidays.first_year > holidays.reviewed {
+        bad(
+            "first_year".into(),
+            format!(
+                "{} must be a Gregorian year no later than `reviewed` ({})",
+                holidays.first_year, holidays.reviewed
+            ),
+        );
+    }
+    if !(0..=10).contains(&holidays.horizon) {
+        bad(
+            "horizon".into(),
+            format!(
+                "{} years: one-off changes are announced a few years ahead at most; use 0 to 10",
+                holidays.horizon
+            ),
+        );
+    }
+    if holidays.source.trim().is_empty() {
+        bad("source".into(), "say where the dates come from".into());
     }
     let mut seen = HashSet::new();
-    for h in &holidays.holidays {
-        if !years.contains(&h.date.year()) {
-            out.push(Problem {
-                file: file.into(),
-                place: format!("holiday {}", h.date),
-                message: "year not listed in `years`".into(),
-            });
+    for m in &holidays.moved {
+        let place = format!("moved {}", m.from);
+        if !by_rule(m.from.year()).iter().any(|h| h.date == m.from) {
+            bad(
+                place.clone(),
+                "`from` is not a bank holiday the rules give".into(),
+            );
         }
-        if !seen.insert(h.date) {
-            out.push(Problem {
-                file: file.into(),
-                place: format!("holiday {}", h.date),
-                message: "duplicate date".into(),
-            });
+        if m.to.year() != m.from.year() {
+            bad(place.clone(), "a holiday moves within its year".into());
+        }
+        if by_rule(m.to.year()).iter().any(|h| h.date == m.to) {
+            bad(place.clone(), "`to` is already a bank holiday".into());
+        }
+        if !seen.insert(m.to) {
+            bad(place, format!("{} is listed twice", m.to));
         }
     }
-    for year in years {
-        let n = holidays
-            .holidays
-            .iter()
-            .filter(|h| h.date.year() == year)
-            .count();
-        if n < 8 {
-            out.push(Problem {
-                file: file.into(),
-                place: format!("year {year}"),
-                message: format!("England and Wales have 8 bank holidays a year; found {n}"),
-            });
+    for e in &holidays.extra {
+        let place = format!("extra {}", e.date);
+        if by_rule(e.date.year()).iter().any(|h| h.date == e.date) {
+            bad(place.clone(), "already a bank holiday by the rules".into());
+        }
+        if !seen.insert(e.date) {
+            bad(place.clone(), format!("{} is listed twice", e.date));
+        }
+        if e.name.trim().is_empty() {
+            bad(place, "needs a name".into());
+        }
+    }
+    for d in holidays
+        .moved
+        .iter()
+        .map(|m| m.to)
+        .chain(holidays.extra.iter().map(|e| e.date))
+    {
+        if !holidays.sure_years().contains(&d.year()) {
+            bad(
+                format!("change {d}"),
+                format!(
+                    "outside the years the file vouches for ({}-{})",
+                    holidays.first_year,
+                    holidays.reviewed + holidays.horizon
+                ),
+            );
         }
     }
     out
@@ -372,6 +486,13 @@ mod tests {
 pub fn indicator_needs(file: &str, area: &Area, taxonomy: &super::needs::Taxonomy) -> Vec<Problem> {
     let mut problems = Vec::new();
     for ind in &area.indicators {
+        if ind.kind == super::IndicatorKind::Indicator && ind.needs.is_empty() {
+            problems.push(Problem {
+                file: file.to_string(),
+                place: format!("indicator {:?}", ind.id),
+                message: "names no need: add `needs = [...]` from needs.toml, or `kind = \"description\"` or `\"service\"` if it is not a sign of need".into(),
+            });
+        }
         for n in &ind.needs {
             if taxonomy.need(n).is_none() {
                 problems.push(Problem {

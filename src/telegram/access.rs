@@ -5,7 +5,7 @@
 //! code is withdrawn from `FRONTDOOR_INVITE_CODES`, the access it gave is withdrawn too. Wrong
 //! codes are limited per user, so that codes cannot be guessed by trying.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
@@ -18,8 +18,6 @@ use crate::store::{Store, StoreError};
 pub const MAX_ATTEMPTS: u32 = 5;
 /// How long a user who tried too many wrong codes waits.
 pub const LOCKOUT: Duration = Duration::hours(1);
-/// Users whose attempts are remembered at most (the oldest are forgotten first).
-const MAX_TRACKED: usize = 10_000;
 
 /// The outcome of trying an invite code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +35,30 @@ pub enum Registered {
 pub struct Access {
     allowed: BTreeSet<u64>,
     codes: Vec<String>,
-    /// Wrong attempts per user: how many, and when the first of them was.
-    attempts: Mutex<HashMap<u64, (u32, DateTime<Utc>)>>,
+    /// Serialises tries, so that two at once cannot both pass the limit.
+    trying: Mutex<()>,
+}
+
+/// Wrong tries of one user, as stored: how many, and when the first of them was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Attempts {
+    wrong: u32,
+    first: DateTime<Utc>,
+}
+
+fn attempts_key(user: u64) -> String {
+    format!("invite-attempts:{}", user_key(user))
+}
+
+/// Whether a single word someone without access sent looks like an invite code rather than an
+/// ordinary word: 8 to 100 characters with a digit, a hyphen or an underscore in it (as random
+/// and hyphenated codes have). Other words are not counted as wrong codes.
+pub fn looks_like_code(text: &str) -> bool {
+    let t = text.trim();
+    (crate::config::MIN_INVITE_CODE..=100).contains(&t.chars().count())
+        && !t.contains(char::is_whitespace)
+        && t.chars()
+            .any(|c| c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 /// The store key of a Telegram user's registration.
@@ -62,7 +82,7 @@ impl Access {
                 .iter()
                 .map(|c| fingerprint(c.expose()))
                 .collect(),
-            attempts: Mutex::new(HashMap::new()),
+            trying: Mutex::new(()),
         }
     }
 
@@ -85,12 +105,13 @@ impl Access {
             Ok(Some(r)) => self.codes.contains(&r.code),
             Ok(None) => false,
             // An unreadable registration gives no access; registering again repairs it.
-            Err(StoreError::Decode { .. } | StoreError::NewerVersion { .. }) => false,
+            Err(e) if e.is_unreadable_value() => false,
             Err(e) => return Err(e),
         })
     }
 
-    /// Tries `code` for `user`; registers them (persisted) when it is right.
+    /// Tries `code` for `user`; registers them (persisted) when it is right. Wrong tries are
+    /// counted in the store.
     pub fn try_register(
         &self,
         store: &Store,
@@ -98,35 +119,30 @@ impl Access {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<Registered, StoreError> {
-        let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((n, first)) = attempts.get(&user).copied() {
-            if now - first > LOCKOUT {
-                attempts.remove(&user);
-            } else if n >= MAX_ATTEMPTS {
-                return Ok(Registered::TooManyAttempts);
-            }
+        let _one_at_a_time = self.trying.lock().unwrap_or_else(|p| p.into_inner());
+        let key = attempts_key(user);
+        let mut attempts = match store.chat_state::<Attempts>(&key) {
+            Ok(a) => a.filter(|a| now - a.first <= LOCKOUT),
+            // An unreadable count is started again rather than locking the user out for good.
+            Err(e) if e.is_unreadable_value() => None,
+            Err(e) => return Err(e),
+        };
+        if attempts.is_some_and(|a| a.wrong >= MAX_ATTEMPTS) {
+            return Ok(Registered::TooManyAttempts);
         }
         let print = fingerprint(code);
         if self.codes.contains(&print) {
-            attempts.remove(&user);
-            drop(attempts);
             store.register_user(&user_key(user), &print, now)?;
+            store.save_chat_state::<Attempts>(&key, None, now)?;
             return Ok(Registered::Yes);
         }
-        if attempts.len() >= MAX_TRACKED {
-            attempts.retain(|_, (_, first)| now - *first <= LOCKOUT);
-            if attempts.len() >= MAX_TRACKED {
-                if let Some(oldest) = attempts
-                    .iter()
-                    .min_by_key(|(_, (_, first))| *first)
-                    .map(|(k, _)| *k)
-                {
-                    attempts.remove(&oldest);
-                }
-            }
-        }
-        let entry = attempts.entry(user).or_insert((0, now));
-        entry.0 += 1;
+        let a = attempts.get_or_insert(Attempts {
+            wrong: 0,
+            first: now,
+        });
+        a.wrong += 1;
+        store.save_chat_state(&key, Some(&*a), now)?;
+        store.flush()?;
         Ok(Registered::WrongCode)
     }
 }
@@ -138,6 +154,26 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
+    fn ordinary_words_are_not_taken_for_codes() {
+        for word in [
+            "safeguarding",
+            "Hello",
+            "neglected",
+            "Wednesday",
+            "please help me",
+        ] {
+            assert!(!looks_like_code(word), "{word}");
+        }
+        for code in [
+            "fictional-invite-2026",
+            "3f9a1c0b7d2e4a6b8c9d0e1f",
+            "team_alpha7",
+        ] {
+            assert!(looks_like_code(code), "{code}");
+        }
+    }
+
+    #[test]
     fn codes_register_and_wrong_codes_are_limited() -> Result<(), StoreError> {
         let dir = tempfile::tempdir().map_err(|e| StoreError::Database(e.into()))?;
         let store = Store::open(dir.path())?;
@@ -146,6 +182,7 @@ mod tests {
             allowed_users: [42].into_iter().collect(),
             invite_codes: vec![Secret::new("fictional-invite")],
             webhook: None,
+            api_url: None,
         };
         let access = Access::new(&settings);
         let now = Utc
@@ -170,6 +207,15 @@ mod tests {
             Registered::Yes
         );
         assert!(access.is_allowed(&store, 7)?);
+        // The lock-out survives a restart (a new Access on the same store).
+        for _ in 0..MAX_ATTEMPTS {
+            access.try_register(&store, 8, "guess-guess", now)?;
+        }
+        let restarted = Access::new(&settings);
+        assert_eq!(
+            restarted.try_register(&store, 8, "fictional-invite", now + Duration::minutes(5))?,
+            Registered::TooManyAttempts
+        );
         // Withdrawing the code withdraws the access.
         let withdrawn = Access::new(&TelegramConfig {
             invite_codes: vec![Secret::new("another-invite")],

@@ -1,12 +1,26 @@
 //! The engine's replies as Telegram messages: text, buttons and files, before any teloxide type.
 //!
-//! Every [`Reply`] variant becomes one or more [`Outgoing`] messages. Button data is short and
-//! opaque ([`Action`]): a choice's key from the script or the rules, never anything the caller
-//! typed, because Telegram shows callback data to anyone who inspects the chat.
+//! One step of the consultation becomes as few messages as Telegram allows ([`messages`]): the
+//! notices of a step (a hint, "back one question", the `/urgent` numbers) are folded into the
+//! question that follows, so a step is one message with its buttons; the outcome is one message
+//! and the record one Markdown document. Only a text past Telegram's length limit is split.
+//!
+//! Button data is short and opaque ([`Action`]): a choice's key from the script or the rules,
+//! never anything the caller typed, because Telegram shows callback data to anyone who inspects
+//! the chat. Each question carries a fingerprint ([`question_id`]) so the adapter can tell
+//! whether what the caller saw last is still the question being asked.
 
+use sha2::{Digest, Sha256};
+
+use super::split::{units, MAX_MESSAGE};
 use crate::dialogue::engine::{MatchList, Question};
 use crate::dialogue::Reply;
 use crate::record::Record;
+
+/// The fingerprint of the `/ask` area question (not a consultation question).
+pub const ASK_AREA: &str = "ask_area";
+/// The fingerprint of the "start a new consultation?" question.
+pub const NEW_CONSULTATION: &str = "new";
 
 /// Telegram's limit for a button's callback data, in bytes.
 pub const MAX_CALLBACK_DATA: usize = 64;
@@ -84,8 +98,10 @@ pub struct Outgoing {
     pub text: String,
     /// Rows of buttons.
     pub buttons: Vec<Vec<Button>>,
-    /// A file, sent instead of text when set.
+    /// A file, sent instead of text when set (the text is its caption).
     pub document: Option<Document>,
+    /// The fingerprint of the question this message asks, if it asks one ([`question_id`]).
+    pub question: Option<String>,
 }
 
 impl Outgoing {
@@ -103,36 +119,107 @@ impl Outgoing {
     }
 }
 
-/// The messages for one reply.
-pub fn render(reply: &Reply) -> Vec<Outgoing> {
-    match reply {
-        Reply::Say(text) => vec![Outgoing::text(text.clone())],
-        Reply::Ask(q) => vec![question(q)],
-        Reply::ConfirmMatches(m) => vec![matches(m)],
-        Reply::Finished(record) => {
-            let mut out = record_messages(record);
-            out.push(Outgoing::text(format!(
-                "Reference: {r}. Send /record {r} to see it again or /delete {r} to delete it. Send anything to start a new consultation.",
-                r = record.reference
-            )));
-            out
+/// The messages for one step's replies: each question with the notices before it folded in,
+/// the outcome with its reference in one message, the record as one document.
+pub fn messages(replies: &[Reply]) -> Vec<Outgoing> {
+    let mut out = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    for reply in replies {
+        match reply {
+            Reply::Say(text) => notes.push(text.clone()),
+            Reply::Ask(q) => out.extend(fold(std::mem::take(&mut notes), question(q))),
+            Reply::ConfirmMatches(m) => out.extend(fold(std::mem::take(&mut notes), matches(m))),
+            Reply::Finished(record) => {
+                notes.push(format!(
+                    "Reference: {r}. Send /record {r} to see the record again or /delete {r} to delete it. Send anything to start a new consultation.",
+                    r = record.reference
+                ));
+                out.push(Outgoing::text(std::mem::take(&mut notes).join("\n\n")));
+                out.push(document(record));
+            }
         }
+    }
+    if !notes.is_empty() {
+        out.push(Outgoing::text(notes.join("\n\n")));
+    }
+    out
+}
+
+/// `notice` put before the first message, in the same message when it fits.
+pub fn with_notice(notice: &str, messages: Vec<Outgoing>) -> Vec<Outgoing> {
+    let mut rest = messages.into_iter();
+    match rest.next() {
+        Some(first) => fold(vec![notice.to_string()], first)
+            .into_iter()
+            .chain(rest)
+            .collect(),
+        None => vec![Outgoing::text(notice)],
     }
 }
 
-/// A record as text and as a Markdown file.
-pub fn record_messages(record: &Record) -> Vec<Outgoing> {
-    vec![
-        Outgoing::text(record.to_text()),
-        Outgoing {
-            text: format!("Consultation record {} (Markdown)", record.reference),
-            buttons: vec![],
-            document: Some(Document {
-                name: format!("{}.md", file_safe(&record.reference)),
-                content: record.to_markdown(),
-            }),
-        },
-    ]
+/// The notes and the message in one message when they fit, else the notes first.
+fn fold(notes: Vec<String>, mut message: Outgoing) -> Vec<Outgoing> {
+    if notes.is_empty() {
+        return vec![message];
+    }
+    let notes = notes.join("\n\n");
+    let joined = format!("{notes}\n\n{}", message.text);
+    if message.document.is_none() && units(&joined) <= MAX_MESSAGE {
+        message.text = joined;
+        vec![message]
+    } else {
+        vec![Outgoing::text(notes), message]
+    }
+}
+
+/// A record as one Markdown document, captioned.
+pub fn document(record: &Record) -> Outgoing {
+    Outgoing {
+        text: format!(
+            "Consultation record {} (Markdown): copy it into your agency's system.",
+            record.reference
+        ),
+        document: Some(Document {
+            name: format!("{}.md", file_safe(&record.reference)),
+            content: record.to_markdown(),
+        }),
+        ..Outgoing::default()
+    }
+}
+
+/// The fingerprint of a question: the same while the same question is asked (whatever hint or
+/// progress goes with it), different for another question. `None` for a reply that asks nothing.
+pub fn question_id(reply: &Reply) -> Option<String> {
+    let mut h = Sha256::new();
+    match reply {
+        Reply::Ask(q) if q.step == ASK_AREA => return Some(ASK_AREA.into()),
+        Reply::Ask(q) => {
+            h.update(b"q\0");
+            h.update(q.step.as_bytes());
+            h.update(b"\0");
+            h.update(q.text.as_bytes());
+            for c in &q.choices {
+                h.update(b"\0");
+                h.update(c.key.as_bytes());
+            }
+        }
+        Reply::ConfirmMatches(m) => {
+            h.update(b"m\0");
+            for i in &m.items {
+                h.update(i.indicator.as_bytes());
+                h.update(b"\0");
+            }
+            h.update(m.prompt.as_bytes());
+        }
+        Reply::Say(_) | Reply::Finished(_) => return None,
+    }
+    Some(
+        h.finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
 }
 
 fn file_safe(reference: &str) -> String {
@@ -199,6 +286,7 @@ fn question(q: &Question) -> Outgoing {
         text,
         buttons,
         document: None,
+        question: question_id(&Reply::Ask(q.clone())),
     }
 }
 
@@ -239,6 +327,7 @@ fn matches(m: &MatchList) -> Outgoing {
         text,
         buttons,
         document: None,
+        question: question_id(&Reply::ConfirmMatches(m.clone())),
     }
 }
 
@@ -270,6 +359,57 @@ mod tests {
         }
         assert_eq!(Action::decode("Alex Example"), None);
         assert_eq!(Action::decode("c:"), None);
+    }
+
+    fn ask(step: &str, hint: Option<&str>) -> Question {
+        Question {
+            step: step.into(),
+            section: "About you".into(),
+            progress: None,
+            text: format!("Question {step}?"),
+            choices: vec![Choice {
+                key: "yes".into(),
+                label: "Yes".into(),
+            }],
+            dont_know: false,
+            hint: hint.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_step_is_one_message_with_its_notices_folded_in() {
+        let replies = vec![
+            Reply::Say("Back one question: please answer it again.".into()),
+            Reply::Ask(ask("caller_role", None)),
+        ];
+        let out = messages(&replies);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].text.starts_with("Back one question"));
+        assert!(out[0].text.ends_with("(Tap a button or type your answer.)"));
+        assert!(out[0].has_buttons() && out[0].question.is_some());
+        // A notice too long to fold goes first, on its own.
+        let long = "Call 999. ".repeat(500);
+        let out = messages(&[Reply::Say(long), Reply::Ask(ask("caller_role", None))]);
+        assert_eq!(out.len(), 2);
+        assert!(out[0].question.is_none() && out[1].question.is_some());
+        // Notices without a question: one message.
+        let out = messages(&[Reply::Say("a".into()), Reply::Say("b".into())]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].text, "a\n\nb");
+        let out = with_notice("(Saved.)", messages(&[Reply::Ask(ask("x", None))]));
+        assert_eq!(out.len(), 1);
+        assert!(out[0].text.starts_with("(Saved.)\n\n"));
+    }
+
+    #[test]
+    fn a_question_keeps_its_fingerprint_whatever_the_hint() {
+        let plain = question_id(&Reply::Ask(ask("caller_role", None)));
+        let hinted = question_id(&Reply::Ask(ask("caller_role", Some("Please say more."))));
+        let other = question_id(&Reply::Ask(ask("caller_org", None)));
+        assert!(plain.is_some());
+        assert_eq!(plain, hinted);
+        assert_ne!(plain, other);
+        assert_eq!(question_id(&Reply::Say("x".into())), None);
     }
 
     #[test]

@@ -66,8 +66,10 @@ pub fn shown<'a>(
         .collect()
 }
 
-/// The area's indicator of `need` that fits a message rated `tier` best: the nearest tier (a
-/// strength only at tier 1), then the one sharing most words with the message.
+/// The area's indicator of `need` that fits a message rated `tier` best: at that tier or the
+/// nearest below it (an indicator of a higher level would overstate what was described; a
+/// strength only at tier 1), then the one sharing most words with the message. None when the
+/// area has no indicator of the need at or below that tier.
 pub fn indicator_of<'a>(
     area: &'a Area,
     need: &str,
@@ -79,11 +81,10 @@ pub fn indicator_of<'a>(
         .iter()
         .filter(|i| i.kind == IndicatorKind::Indicator && i.needs.iter().any(|n| n == need))
         .filter(|i| !i.positive || tier <= 1)
+        .filter(|i| area.indicator_tier(i) <= tier.max(1))
         .min_by_key(|i| {
             let t = area.indicator_tier(i);
             let distance = (i32::from(t) - i32::from(tier.max(1))).unsigned_abs();
-            // Below the tier given is better than above it: it never overstates.
-            let above = u32::from(t > tier.max(1));
             let shared = reader
                 .read(&i.text)
                 .words
@@ -92,7 +93,6 @@ pub fn indicator_of<'a>(
                 .count();
             (
                 distance,
-                above,
                 std::cmp::Reverse(shared),
                 u32::from(i.positive != (tier <= 1)),
             )

@@ -19,6 +19,8 @@ pub struct FeatureConfig {
     pub bigrams: bool,
     /// Character n-gram lengths of each word (empty: none).
     pub char_ngrams: Vec<usize>,
+    /// Most character n-grams kept in the vocabulary (the most frequent).
+    pub max_char_features: usize,
     /// The child's age group.
     pub age: bool,
     /// Meanings recognised by hand-written rules (family B), given by the caller of
@@ -32,6 +34,7 @@ impl Default for FeatureConfig {
             words: true,
             bigrams: true,
             char_ngrams: vec![3, 4, 5],
+            max_char_features: 20_000,
             age: true,
             rules: false,
         }

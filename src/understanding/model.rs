@@ -1,8 +1,8 @@
 //! The learned model: regularised linear models over a message's features.
 //!
-//! Three heads share one feature vocabulary: the tier (a softmax over tiers 1-4), immediate
-//! danger (a logistic), and the needs (one logistic per need of the taxonomy, so a message can
-//! describe several). A message is a TF-IDF vector: each feature's count, damped (1 + ln count),
+//! Two heads share one feature vocabulary: the level (one logistic per class: tiers 1, 2, 3, 4
+//! and 4 with immediate danger, their probabilities normalised to sum to one), and the needs (one
+//! logistic per need of the taxonomy, so a message can describe several). A message is a TF-IDF vector: each feature's count, damped (1 + ln count),
 //! times its inverse document frequency in the corpus, with the word features and the character
 //! features each scaled to unit length, so that a long message and a short one weigh alike and a
 //! word seen in every message weighs little. [`vectorise`] does this the same way in training and
@@ -16,7 +16,7 @@ use thiserror::Error;
 use super::features::{extract, Extracted, FeatureConfig};
 
 /// Version of the model file format.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// Which block a feature belongs to: each block is scaled to unit length on its own.
 pub fn block(name: &str) -> usize {
@@ -55,8 +55,11 @@ pub fn vectorise<'a>(
         .collect()
 }
 
-/// Tiers on the common scale, in head order.
+/// Tiers on the common scale.
 pub const TIERS: [u8; 4] = [1, 2, 3, 4];
+
+/// The classes of the level head: tiers 1-4, then tier 4 with immediate danger.
+pub const CLASSES: usize = 5;
 
 /// A model file that cannot be used.
 #[derive(Debug, Error)]
@@ -76,40 +79,68 @@ pub enum ModelError {
 }
 
 /// One head: a weight per (feature, output) and a bias per output.
+///
+/// Weights are stored in 8 bits with a scale per output (`weight = q * scale[o]`): the shipped
+/// model stays a few megabytes, and a linear model loses nothing measurable by it (the
+/// comparison is in model/README.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Head {
     /// Number of outputs.
     pub outputs: usize,
     /// Bias per output.
     pub bias: Vec<f32>,
-    /// Weights, row-major: feature `f`, output `o` at `f * outputs + o`.
-    pub weights: Vec<f32>,
+    /// Scale per output.
+    pub scale: Vec<f32>,
+    /// Quantised weights, row-major: feature `f`, output `o` at `f * outputs + o`.
+    pub weights: Vec<i8>,
 }
 
 impl Head {
-    /// A head of zeros.
-    pub fn zeros(features: usize, outputs: usize) -> Head {
+    /// Quantises full-precision weights (row-major, `features * outputs`) and biases.
+    pub fn quantise(weights: &[f64], bias: &[f64], outputs: usize) -> Head {
+        let mut scale = vec![0.0f32; outputs];
+        for (i, w) in weights.iter().enumerate() {
+            let o = i % outputs;
+            scale[o] = scale[o].max(w.abs() as f32 / 127.0);
+        }
+        let q = weights
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let s = scale[i % outputs];
+                if s > 0.0 {
+                    (*w as f32 / s).round().clamp(-127.0, 127.0) as i8
+                } else {
+                    0
+                }
+            })
+            .collect();
         Head {
             outputs,
-            bias: vec![0.0; outputs],
-            weights: vec![0.0; features * outputs],
+            bias: bias.iter().map(|&b| b as f32).collect(),
+            scale,
+            weights: q,
         }
     }
 
     fn logits(&self, active: &[(usize, f32)]) -> Vec<f32> {
-        let mut z = self.bias.clone();
+        let mut acc = vec![0.0f32; self.outputs];
         for &(f, v) in active {
             let row = &self.weights[f * self.outputs..(f + 1) * self.outputs];
-            for (zo, w) in z.iter_mut().zip(row) {
-                *zo += v * w;
+            for (a, &w) in acc.iter_mut().zip(row) {
+                *a += v * f32::from(w);
             }
         }
-        z
+        acc.iter()
+            .zip(&self.scale)
+            .zip(&self.bias)
+            .map(|((a, s), b)| a * s + b)
+            .collect()
     }
 
     /// The weight of feature `f` for output `o`.
     pub fn weight(&self, f: usize, o: usize) -> f32 {
-        self.weights[f * self.outputs + o]
+        f32::from(self.weights[f * self.outputs + o]) * self.scale[o]
     }
 }
 
@@ -139,10 +170,8 @@ pub struct Model {
     pub idf: Vec<f32>,
     /// Need ids, in the order of the needs head.
     pub needs: Vec<String>,
-    /// Tiers 1-4 (softmax).
+    /// The level: tiers 1, 2, 3, 4 and 4-immediate (one logistic each, normalised).
     pub tier_head: Head,
-    /// Immediate danger (one logistic).
-    pub immediate_head: Head,
     /// Needs (one logistic each).
     pub needs_head: Head,
     #[serde(skip)]
@@ -171,7 +200,7 @@ impl Model {
         config: FeatureConfig,
         vocabulary: (Vec<String>, Vec<f32>),
         needs: Vec<String>,
-        heads: (Head, Head, Head),
+        heads: (Head, Head),
     ) -> Model {
         let (features, idf) = vocabulary;
         let mut m = Model {
@@ -182,8 +211,7 @@ impl Model {
             idf,
             needs,
             tier_head: heads.0,
-            immediate_head: heads.1,
-            needs_head: heads.2,
+            needs_head: heads.1,
             index: HashMap::new(),
         };
         m.reindex();
@@ -213,19 +241,19 @@ impl Model {
             ));
         }
         for (name, head, outputs) in [
-            ("tier", &m.tier_head, TIERS.len()),
-            ("immediate", &m.immediate_head, 1),
+            ("tier", &m.tier_head, CLASSES),
             ("needs", &m.needs_head, m.needs.len()),
         ] {
             if head.outputs != outputs
                 || head.bias.len() != outputs
+                || head.scale.len() != outputs
                 || head.weights.len() != f * outputs
             {
                 return Err(ModelError::Inconsistent(format!(
                     "the {name} head does not fit {f} features and {outputs} outputs"
                 )));
             }
-            if head.weights.iter().chain(&head.bias).any(|w| !w.is_finite()) {
+            if head.scale.iter().chain(&head.bias).any(|w| !w.is_finite()) {
                 return Err(ModelError::Inconsistent(format!(
                     "the {name} head has a weight that is not a number"
                 )));
@@ -259,15 +287,16 @@ impl Model {
     pub fn score(&self, raw: &str, age_hint: Option<f32>, rule_features: &[String]) -> Scores {
         let extracted = extract(&self.config, raw, age_hint, rule_features);
         let active = self.active(&extracted);
-        let t = self.tier_head.logits(&active);
-        let max = t.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let exps: Vec<f32> = t.iter().map(|z| (z - max).exp()).collect();
-        let sum: f32 = exps.iter().sum();
-        let mut tiers = [0.0; 4];
-        for (p, e) in tiers.iter_mut().zip(&exps) {
-            *p = e / sum;
-        }
-        let immediate = sigmoid(self.immediate_head.logits(&active)[0]);
+        let classes: Vec<f32> = self
+            .tier_head
+            .logits(&active)
+            .into_iter()
+            .map(sigmoid)
+            .collect();
+        let sum: f32 = classes.iter().sum::<f32>().max(f32::MIN_POSITIVE);
+        let p: Vec<f32> = classes.iter().map(|c| c / sum).collect();
+        let tiers = [p[0], p[1], p[2], p[3] + p[4]];
+        let immediate = p[4];
         let needs = self
             .needs_head
             .logits(&active)

@@ -209,28 +209,29 @@ mod tests {
     #[test]
     fn the_shipped_flags_parse_and_name_needs() {
         let file: FlagsFile = toml::from_str(RED_FLAGS).unwrap();
-        assert!(file.red_flag.len() >= 10);
+        assert!(!file.red_flag.is_empty());
         assert!(file.red_flag.iter().all(|f| !f.needs.is_empty()));
     }
 
     #[test]
     fn flags_fire_on_what_they_mean_and_quote_the_callers_words() {
-        let s = "8 week old baby. Bruise on his cheek, no explanation.";
-        assert!(names(s).contains(&"injury to a baby".to_string()));
+        let s = "16yo boy, dad kicked him out last night. He slept rough in the park.";
+        assert!(names(s).contains(&"a child with nowhere safe to stay tonight".to_string()));
         let t = Reader::builtin().read(s);
         let f = fired(builtin(), &t, child_age(&t, s));
         assert!(f[0].spans.iter().all(|r| !s[r.clone()].is_empty()));
+        let quoted: Vec<&str> = f[0].spans.iter().map(|r| &s[r.clone()]).collect();
+        assert!(quoted.iter().all(|q| s.contains(q)), "{quoted:?}");
     }
 
     #[test]
-    fn negation_and_unless_stop_a_flag() {
-        assert!(names("6 month old, no bruises or marks seen").is_empty());
-        assert!(names("he fell off his bike, bruise consistent with that").is_empty());
+    fn negation_stops_a_flag() {
+        assert!(names("he was not kicked out, he is home tonight and settled").is_empty());
     }
 
     #[test]
     fn sentences_far_apart_do_not_combine() {
-        let far = "She said she is worried. The weather was nice. We went to the park. Her knee was hurt playing football.";
-        assert!(!names(far).contains(&"disclosure of abuse".to_string()));
+        let far = "Dad was homeless years ago. The weather was nice. We went to the park. It will rain tonight.";
+        assert!(names(far).is_empty());
     }
 }

@@ -1,6 +1,9 @@
 //! Training the model from the corpus: deterministic, so the shipped model can be rebuilt.
 //!
-//! Each head is an L2-regularised logistic model (softmax for the tier), fitted by L-BFGS from the
+//! Every output is an L2-regularised logistic model over NB-scaled features (the NB-SVM idea of
+//! Wang and Manning: each feature is first multiplied by its log-count ratio between the
+//! messages with and without that output, which lets the regulariser keep the discriminating
+//! features; the product folds back into one plain weight per feature), fitted by L-BFGS from the
 //! `argmin` crate over a sparse feature matrix. The vocabulary is every feature seen in at least
 //! `min_df` messages, sorted; the messages are read in a fixed order and every sum runs in that
 //! order, so the same corpus and settings give the same weights on the same machine (the need
@@ -16,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::corpus::Example;
 use super::features::{extract, FeatureConfig};
-use super::model::{idf, vectorise, Head, Model, Provenance, TIERS};
+use super::model::{block, idf, vectorise, Head, Model, Provenance, CLASSES, TIERS};
 
 /// The training settings (part of the model's provenance).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,12 +28,11 @@ pub struct TrainSettings {
     pub features: FeatureConfig,
     /// A feature must occur in at least this many messages.
     pub min_df: usize,
-    /// L2 penalty of the tier head (per message, the loss being a mean).
-    pub l2_tier: f64,
-    /// L2 penalty of the immediate head.
-    pub l2_immediate: f64,
-    /// L2 penalty of each need head.
-    pub l2_needs: f64,
+    /// Inverse regularisation of the level outputs (as C in liblinear: the L2 penalty on the mean
+    /// loss is 1 / (C * messages)).
+    pub c_tier: f64,
+    /// Inverse regularisation of each need output.
+    pub c_needs: f64,
     /// Most L-BFGS iterations per head.
     pub max_iters: u64,
 }
@@ -39,11 +41,10 @@ impl Default for TrainSettings {
     fn default() -> Self {
         TrainSettings {
             features: FeatureConfig::default(),
-            min_df: 2,
-            l2_tier: 1e-4,
-            l2_immediate: 1e-4,
-            l2_needs: 1e-4,
-            max_iters: 300,
+            min_df: 3,
+            c_tier: 10.0,
+            c_needs: 4.0,
+            max_iters: 200,
         }
     }
 }
@@ -102,6 +103,16 @@ pub fn dataset(
         }
     }
     let mut kept: Vec<(&str, usize)> = df.into_iter().filter(|(_, n)| *n >= min_df).collect();
+    // Character n-grams: only the most frequent `max_char_features` (ties by name).
+    let mut chars: Vec<(&str, usize)> = kept.iter().copied().filter(|(f, _)| block(f) == 1).collect();
+    if chars.len() > config.max_char_features {
+        chars.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let drop: std::collections::HashSet<&str> = chars[config.max_char_features..]
+            .iter()
+            .map(|(f, _)| *f)
+            .collect();
+        kept.retain(|(f, _)| !drop.contains(f));
+    }
     kept.sort_unstable();
     let features: Vec<String> = kept.iter().map(|(f, _)| f.to_string()).collect();
     let idf: Vec<f32> = kept.iter().map(|(_, n)| idf(*n, examples.len())).collect();
@@ -126,80 +137,12 @@ pub fn dataset(
     }
 }
 
-/// Softmax regression over `classes` classes.
-struct Softmax<'a> {
-    rows: &'a [Row],
-    labels: &'a [usize],
-    features: usize,
-    classes: usize,
-    l2: f64,
-}
-
-impl Softmax<'_> {
-    fn loss_and_grad(&self, p: &[f64], want_grad: bool) -> (f64, Vec<f64>) {
-        let (f, k) = (self.features, self.classes);
-        let bias = f * k;
-        let n = self.rows.len() as f64;
-        let mut grad = if want_grad {
-            vec![0.0; p.len()]
-        } else {
-            Vec::new()
-        };
-        let mut loss = 0.0;
-        let mut z = vec![0.0; k];
-        for (row, &y) in self.rows.iter().zip(self.labels) {
-            z.copy_from_slice(&p[bias..bias + k]);
-            for &(j, v) in row {
-                let w = &p[j as usize * k..(j as usize + 1) * k];
-                for (zc, wc) in z.iter_mut().zip(w) {
-                    *zc += v * wc;
-                }
-            }
-            let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let sum: f64 = z.iter().map(|x| (x - max).exp()).sum();
-            let lse = max + sum.ln();
-            loss += lse - z[y];
-            if want_grad {
-                for c in 0..k {
-                    let g = ((z[c] - lse).exp() - if c == y { 1.0 } else { 0.0 }) / n;
-                    grad[bias + c] += g;
-                    for &(j, v) in row {
-                        grad[j as usize * k + c] += v * g;
-                    }
-                }
-            }
-        }
-        let mut reg = 0.0;
-        for (i, w) in p[..bias].iter().enumerate() {
-            reg += w * w;
-            if want_grad {
-                grad[i] += self.l2 * w;
-            }
-        }
-        (loss / n + 0.5 * self.l2 * reg, grad)
-    }
-}
-
-impl CostFunction for Softmax<'_> {
-    type Param = Vec<f64>;
-    type Output = f64;
-    fn cost(&self, p: &Self::Param) -> Result<f64, ArgminError> {
-        Ok(self.loss_and_grad(p, false).0)
-    }
-}
-
-impl Gradient for Softmax<'_> {
-    type Param = Vec<f64>;
-    type Gradient = Vec<f64>;
-    fn gradient(&self, p: &Self::Param) -> Result<Vec<f64>, ArgminError> {
-        Ok(self.loss_and_grad(p, true).1)
-    }
-}
-
-/// Binary logistic regression.
+/// Binary logistic regression over NB-scaled rows: row value `v` of feature `j` counts as
+/// `v * ratio[j]`.
 struct Logistic<'a> {
     rows: &'a [Row],
     labels: Vec<bool>,
+    ratio: Vec<f64>,
     features: usize,
     l2: f64,
 }
@@ -217,7 +160,7 @@ impl Logistic<'_> {
         for (row, &y) in self.rows.iter().zip(&self.labels) {
             let mut z = p[bias];
             for &(j, v) in row {
-                z += v * p[j as usize];
+                z += v * self.ratio[j as usize] * p[j as usize];
             }
             // log(1 + e^-z) for y, log(1 + e^z) otherwise, computed stably.
             let s = if y { -z } else { z };
@@ -231,7 +174,7 @@ impl Logistic<'_> {
                 let g = (prob - if y { 1.0 } else { 0.0 }) / n;
                 grad[bias] += g;
                 for &(j, v) in row {
-                    grad[j as usize] += v * g;
+                    grad[j as usize] += v * self.ratio[j as usize] * g;
                 }
             }
         }
@@ -291,12 +234,53 @@ where
         })
 }
 
-fn to_head(p: &[f64], features: usize, outputs: usize) -> Head {
-    Head {
-        outputs,
-        bias: p[features * outputs..].iter().map(|&w| w as f32).collect(),
-        weights: p[..features * outputs].iter().map(|&w| w as f32).collect(),
+/// The class of the level head an example belongs to: its tier, or 4-immediate.
+fn class_of(e: &Example) -> usize {
+    if e.immediate {
+        CLASSES - 1
+    } else {
+        TIERS.iter().position(|t| *t == e.tier).unwrap_or(0)
     }
+}
+
+/// For each message, the features present (for the log-count ratios).
+fn presence(data: &Dataset, _features: usize) -> Vec<Vec<u32>> {
+    data.rows
+        .iter()
+        .map(|row| row.iter().map(|&(j, _)| j).collect())
+        .collect()
+}
+
+/// The NB log-count ratio of each feature between the messages with and without an output:
+/// ln((p / |p|) / (q / |q|)) with add-one smoothing, p and q the presence counts.
+fn nb_ratio(present: &[Vec<u32>], labels: &[bool], features: usize) -> Vec<f64> {
+    let mut p = vec![1.0f64; features];
+    let mut q = vec![1.0f64; features];
+    for (row, &y) in present.iter().zip(labels) {
+        let counts = if y { &mut p } else { &mut q };
+        for &j in row {
+            counts[j as usize] += 1.0;
+        }
+    }
+    let (sp, sq): (f64, f64) = (p.iter().sum(), q.iter().sum());
+    p.iter()
+        .zip(&q)
+        .map(|(a, b)| ((a / sp) / (b / sq)).ln())
+        .collect()
+}
+
+/// Interleaves one weight vector per output (features then bias) into one quantised head.
+fn interleave(per_output: &[Vec<f64>], features: usize) -> Head {
+    let outputs = per_output.len();
+    let mut weights = vec![0.0f64; features * outputs];
+    let mut bias = vec![0.0f64; outputs];
+    for (o, p) in per_output.iter().enumerate() {
+        for j in 0..features {
+            weights[j * outputs + o] = p[j];
+        }
+        bias[o] = p[features];
+    }
+    Head::quantise(&weights, &bias, outputs)
 }
 
 /// The hash of a corpus and settings: what the shipped model must have been trained on.
@@ -325,79 +309,66 @@ pub fn train(
 ) -> Result<Model, TrainError> {
     let data = dataset(examples, rules, &settings.features, settings.min_df);
     let f = data.features.len();
-    let tier_labels: Vec<usize> = examples
-        .iter()
-        .map(|e| TIERS.iter().position(|t| *t == e.tier).unwrap_or(0))
+    let n = examples.len().max(1) as f64;
+    let present = presence(&data, f);
+    // One binary problem per output: the five level classes, then each need.
+    let mut problems: Vec<(String, Vec<bool>, f64)> = (0..CLASSES)
+        .map(|k| {
+            let labels = examples.iter().map(|e| class_of(e) == k).collect();
+            (format!("tier class {}", k + 1), labels, 1.0 / (settings.c_tier * n))
+        })
         .collect();
-    let tier = minimise(
-        Softmax {
-            rows: &data.rows,
-            labels: &tier_labels,
-            features: f,
-            classes: TIERS.len(),
-            l2: settings.l2_tier,
-        },
-        (f + 1) * TIERS.len(),
-        settings.max_iters,
-        "tier",
-    )?;
-    let immediate = minimise(
-        Logistic {
-            rows: &data.rows,
-            labels: examples.iter().map(|e| e.immediate).collect(),
-            features: f,
-            l2: settings.l2_immediate,
-        },
-        f + 1,
-        settings.max_iters,
-        "immediate",
-    )?;
-    // Each need alone; needs split between threads in fixed chunks.
-    let fit_need = |need: &String| -> Result<Vec<f64>, TrainError> {
-        minimise(
+    for need in need_ids {
+        let labels = examples.iter().map(|e| e.needs.contains(need)).collect();
+        problems.push((need.clone(), labels, 1.0 / (settings.c_needs * n)));
+    }
+    let fit = |(name, labels, l2): &(String, Vec<bool>, f64)| -> Result<Vec<f64>, TrainError> {
+        let ratio = nb_ratio(&present, labels, f);
+        let mut p = minimise(
             Logistic {
                 rows: &data.rows,
-                labels: examples.iter().map(|e| e.needs.contains(need)).collect(),
+                labels: labels.clone(),
+                ratio: ratio.clone(),
                 features: f,
-                l2: settings.l2_needs,
+                l2: *l2,
             },
             f + 1,
             settings.max_iters,
-            need,
-        )
+            name,
+        )?;
+        // Fold the NB scaling into the weights: one plain linear model at run time.
+        for (w, r) in p.iter_mut().zip(&ratio) {
+            *w *= r;
+        }
+        Ok(p)
     };
+    // Outputs split between threads in fixed chunks; each is fitted alone, so the result does
+    // not depend on the threads.
     let threads = threads.max(1);
-    let chunk = need_ids.len().div_ceil(threads).max(1);
+    let chunk = problems.len().div_ceil(threads).max(1);
     let fitted: Vec<Result<Vec<Vec<f64>>, TrainError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = need_ids
+        let handles: Vec<_> = problems
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(fit_need).collect()))
+            .map(|part| s.spawn(move || part.iter().map(fit).collect()))
             .collect();
         handles
             .into_iter()
             .map(|h| {
                 h.join().unwrap_or_else(|_| {
                     Err(TrainError {
-                        head: "needs".to_string(),
+                        head: "all".to_string(),
                         message: "a training thread panicked".to_string(),
                     })
                 })
             })
             .collect()
     });
-    let mut per_need: Vec<Vec<f64>> = Vec::with_capacity(need_ids.len());
+    let mut outputs: Vec<Vec<f64>> = Vec::with_capacity(problems.len());
     for part in fitted {
-        per_need.extend(part?);
+        outputs.extend(part?);
     }
-    // Interleave the need heads into one row-major head.
-    let outputs = need_ids.len();
-    let mut needs_head = Head::zeros(f, outputs);
-    for (o, p) in per_need.iter().enumerate() {
-        for j in 0..f {
-            needs_head.weights[j * outputs + o] = p[j] as f32;
-        }
-        needs_head.bias[o] = p[f] as f32;
-    }
+    let tier_head = interleave(&outputs[..CLASSES], f);
+    let needs_head = interleave(&outputs[CLASSES..], f);
     let provenance = Provenance {
         corpus_hash: corpus_hash(examples, need_ids, settings),
         examples: examples.len(),
@@ -408,11 +379,7 @@ pub fn train(
         settings.features.clone(),
         (data.features, data.idf),
         need_ids.to_vec(),
-        (
-            to_head(&tier, f, TIERS.len()),
-            to_head(&immediate, f, 1),
-            needs_head,
-        ),
+        (tier_head, needs_head),
     ))
 }
 
