@@ -36,6 +36,9 @@ pub enum AppError {
     /// The configured front door hours cannot be applied.
     #[error(transparent)]
     Hours(#[from] crate::rules::DeploymentError),
+    /// The shipped understanding does not fit the rules' need taxonomy.
+    #[error(transparent)]
+    Understanding(#[from] crate::understanding::UnderstandingError),
     /// The configured default area is not in the rules.
     #[error("FRONTDOOR_AREA={0:?} is not an area in the rules (use one of: {1})")]
     UnknownArea(String, String),
@@ -102,7 +105,7 @@ impl App {
             }
         }
         let app = App {
-            engine: Engine::new(script, rules),
+            engine: Engine::try_new(script, rules)?,
             store,
             config,
             state: Mutex::new(None),

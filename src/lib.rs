@@ -4,10 +4,13 @@
 //!
 //! - [`rules`]: the threshold documents as validated data (load, validate, trace to source).
 //! - [`contacts`]: who to call at a given UK local time (hours, weekends, bank holidays).
-//! - [`matcher`]: free text to ranked indicators, with the words that matched and red flags.
+//! - [`matcher`]: the retired phrase matcher, kept only for `train --compare`.
+//! - [`understanding`]: free text to a tier, immediacy and needs (a learned model under a safety
+//!   policy, with a red-flag floor), shown in an area's own words.
 //! - [`triage`]: confirmed indicators to a level, tier and action by the area's decision rule.
 //! - [`advice`]: consent guidance and next steps that fit the level and what was described (pure).
-//! - [`assess`]: matcher, triage and contacts for one message (`assess`, `eval`, `/ask`).
+//! - [`assess`]: understanding, triage and contacts for one message (`assess`, `eval`, `/ask`,
+//!   the consultation).
 //! - [`eval`]: accuracy, under-triage and immediate recall figures on labelled cases.
 //! - [`dialogue`]: the consultation script as data and the pure engine that runs it.
 //! - [`record`]: the consultation feedback record, rendered as Markdown, text and JSON (pure).

@@ -99,10 +99,10 @@ fn outcome(engine: &Engine, area: &str, indicator: &str, at: NaiveDateTime) -> S
             Some(Reply::ConfirmMatches(_)) => "none".to_string(),
             Some(Reply::Ask(q)) => match q.step.as_str() {
                 "summary" => "yes".to_string(),
-                "follow_up" => "all".to_string(),
+                "follow_up" => "don't know".to_string(),
                 "confirm_drop" => "yes".to_string(),
                 "concerns" if session.concerns.messages.is_empty() => {
-                    "Alex is often late and tired".to_string()
+                    "Alex's mum asked me which after-school clubs there are locally".to_string()
                 }
                 "concerns" => {
                     added = true;

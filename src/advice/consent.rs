@@ -156,7 +156,7 @@ fn named(text: &str, word: &str) -> bool {
 }
 
 /// What was described that makes telling the family first unsafe, in plain words: a reported
-/// immediate danger, every red flag the matcher named (whether or not the caller kept its
+/// immediate danger, every red flag named (whether or not the caller kept its
 /// indicator), and the subject of every confirmed or dropped indicator that names abuse, a
 /// disclosure, FGM, fabricated illness, domestic abuse, exploitation or an injury, or that the
 /// document rates at child protection.

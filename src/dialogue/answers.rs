@@ -60,6 +60,59 @@ pub fn parse_yes_no(text: &str) -> Result<bool, Hint> {
     }
 }
 
+/// Yes or no, also accepting the `yes_words` and `no_words` of a particular question; `None`
+/// when the answer is neither.
+pub fn parse_yes_no_or(text: &str, yes_words: &[&str], no_words: &[&str]) -> Option<bool> {
+    let n = normalise(text);
+    if yes_words.contains(&n.as_str()) {
+        return Some(true);
+    }
+    if no_words.contains(&n.as_str()) {
+        return Some(false);
+    }
+    parse_yes_no(text).ok()
+}
+
+/// The answer to the follow-up question about `factor`: the answer as recorded, and whether
+/// it is the worrying one. "Don't know" is accepted and is not worrying (the tier already
+/// given, the higher of two, stands). A yes or no may be followed by words ("yes, her
+/// stepdad"). For the child's age, an age or date of birth (the concern is then read again
+/// with it, so the answer itself is not judged here).
+pub fn parse_follow_up(
+    factor: crate::rules::needs::Factor,
+    text: &str,
+    today: NaiveDate,
+) -> Result<(String, bool), Hint> {
+    let t = text.trim();
+    if is_dont_know(t) || normalise(t) == "dont_know" {
+        return Ok(("don't know".into(), false));
+    }
+    if t.chars().count() > MAX_SHORT_ANSWER {
+        return Err(hint("Please answer more briefly here."));
+    }
+    if factor == crate::rules::needs::Factor::Age {
+        let age = parse_child_age(t, today)?;
+        return Ok((age.describe(today), false));
+    }
+    let n = normalise(t);
+    let first = n
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .next()
+        .unwrap_or("");
+    let worrying = match parse_yes_no(first) {
+        Ok(b) => b,
+        Err(_) => match parse_yes_no(&n) {
+            Ok(b) => b,
+            Err(_) => {
+                return Err(hint(
+                    "Please start with yes, no or \"don't know\" (you can add words after it, e.g. \"yes, her stepdad\").",
+                ))
+            }
+        },
+    };
+    Ok((t.to_string(), worrying))
+}
+
 /// Short free text: not empty, not enormous.
 pub fn parse_text(text: &str) -> Result<String, Hint> {
     let t = text.trim();

@@ -21,11 +21,13 @@ use serde::{Deserialize, Serialize};
 use super::answers::{self, Address, ChildAge, ContactDetail};
 use super::{Choice, Condition, Script, Step, StepKind};
 use crate::advice::{consent, next_steps};
+use crate::assess::{self, Assessment};
 use crate::contacts::{self, CallNow, Urgency};
-use crate::matcher::Matcher;
 use crate::record::{self, AreaInfo, ConfirmedIndicator, NumberGiven, OutcomeInfo, Record};
+use crate::rules::needs::Factor;
 use crate::rules::{Area, Indicator, RuleSet};
 use crate::triage;
+use crate::understanding::{Understanding, UnderstandingError};
 
 /// The longest concerns message taken (longer ones get a hint to split them).
 pub const MAX_CONCERNS_MESSAGE: usize = 20_000;
@@ -34,9 +36,6 @@ pub const MAX_CONCERNS_MESSAGE: usize = 20_000;
 /// message up to this is kept whole; one that would pass it gets a hint saying how much room
 /// is left. This bounds what a consultation stores (the caller is told both limits).
 pub const MAX_CONCERNS_TOTAL: usize = 50_000;
-
-/// How many matches of one message are shown (red flags are always shown).
-const MAX_SHOWN_PER_MESSAGE: usize = 6;
 
 /// The child's age from which their own view is asked.
 const VIEW_AGE: u32 = 8;
@@ -252,26 +251,40 @@ pub enum ConcernStage {
     ConfirmDrop,
 }
 
-/// An indicator put forward for the concerns (by the matcher or by the caller).
+/// A need understood in the caller's words (or an indicator the caller added), shown to confirm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Candidate {
-    /// Indicator id.
+    /// The area's indicator of the need; empty when the area's document has none for it.
     pub indicator: String,
-    /// The caller's words that matched.
+    /// The need's id in the taxonomy; empty for an indicator the caller added by id (and in
+    /// sessions saved before the understanding engine).
+    #[serde(default)]
+    pub need: String,
+    /// The caller's own words that drove it, verbatim (never a concept label).
     pub matched: Vec<String>,
-    /// Surfaced by the matcher's safety floor.
+    /// Raised by the red-flag floor.
     pub red_flag: bool,
 }
 
-/// A follow-up question about one domain.
+/// The one follow-up question asked when the understanding was unsure between two tiers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingFollowUp {
-    /// The domain whose indicators differ by level.
-    pub domain: String,
-    /// The indicator ids concerned.
-    pub indicators: Vec<String>,
-    /// The answer, once given.
+pub struct FollowUpState {
+    /// What the question is about (the child's age, an injury, who, access...).
+    pub factor: Factor,
+    /// The need it is about.
+    pub need: String,
+    /// The tier a worrying answer gives.
+    pub raises_to: u8,
+    /// Whether a worrying answer calls for immediate protection.
+    pub immediate: bool,
+    /// The worrying case, in the taxonomy's words.
+    pub when: String,
+    /// The question as asked.
+    pub question: String,
+    /// The caller's answer, once given.
     pub answer: Option<String>,
+    /// Whether the answer was the worrying one (raising the tier).
+    pub worrying: bool,
 }
 
 /// The concerns: the caller's words and the indicators they confirmed.
@@ -284,12 +297,17 @@ pub struct Concerns {
     pub candidates: Vec<Candidate>,
     /// Where this part is.
     pub stage: ConcernStage,
-    /// Follow-up questions, asked in order.
-    pub follow_ups: Vec<PendingFollowUp>,
-    /// The matcher saw immediate danger in the words.
+    /// The follow-up question, when the understanding was unsure (asked once, at confirmation).
+    pub follow_up: Option<FollowUpState>,
+    /// The tier the understanding gave the messages read together (0: nothing read yet), raised
+    /// by a worrying follow-up answer; never lowered by the caller's confirmation.
+    pub tier: u8,
+    /// The understanding saw a need for immediate protection in the words (kept once seen).
     pub immediate: bool,
-    /// Red flags the matcher named.
+    /// Red flags named by the red-flag floor.
     pub red_flags: Vec<String>,
+    /// Needs the caller dropped, so that reading the messages again does not bring them back.
+    pub dropped_needs: Vec<String>,
     /// Red-flag indicators the caller asked to drop, waiting for them to confirm it.
     pub pending_drop: Vec<String>,
     /// Red-flag indicators the caller confirmed were wrong (removed; the safety advice stays).
@@ -300,7 +318,7 @@ pub struct Concerns {
 }
 
 impl Concerns {
-    /// Whether a red flag the matcher named still stands: one of its indicators is kept, or the
+    /// Whether a red flag named by the floor still stands: one of its indicators is kept, or the
     /// caller has not said that what was understood was wrong.
     pub fn red_flag_stands(&self) -> bool {
         !self.red_flags.is_empty()
@@ -375,12 +393,12 @@ impl Session {
     }
 }
 
-/// The engine: the script, the rules and one matcher per area, built once.
+/// The engine: the script, the rules and the understanding, built once.
 #[derive(Debug, Clone)]
 pub struct Engine {
     script: Script,
     rules: RuleSet,
-    matchers: BTreeMap<String, Matcher>,
+    understanding: Understanding,
 }
 
 /// Result of trying to take an answer.
@@ -392,17 +410,29 @@ enum Taken {
 }
 
 impl Engine {
-    /// Builds the engine (and a matcher for each area).
-    pub fn new(script: Script, rules: RuleSet) -> Engine {
-        let matchers = rules
-            .areas()
-            .map(|a| (a.id().to_string(), Matcher::new(a)))
-            .collect();
-        Engine {
+    /// Builds the engine with the shipped understanding over the rules' need taxonomy.
+    pub fn try_new(script: Script, rules: RuleSet) -> Result<Engine, UnderstandingError> {
+        let understanding = Understanding::builtin(&rules.needs)?;
+        Ok(Engine {
             script,
             rules,
-            matchers,
+            understanding,
+        })
+    }
+
+    /// Builds the engine. Panics only when the compiled-in model does not fit the rules' need
+    /// taxonomy, which the tests of every shipped rules set rule out; use [`Engine::try_new`]
+    /// for rules read at run time.
+    pub fn new(script: Script, rules: RuleSet) -> Engine {
+        match Engine::try_new(script, rules) {
+            Ok(e) => e,
+            Err(e) => panic!("the understanding does not fit these rules: {e}"),
         }
+    }
+
+    /// The understanding.
+    pub fn understanding(&self) -> &Understanding {
+        &self.understanding
     }
 
     /// The script.
@@ -449,7 +479,7 @@ impl Engine {
             if let Input::Text(t) | Input::Choice(t) = &input {
                 if let Some(area) = self.resolve_area(t) {
                     let id = area.id().to_string();
-                    out.extend(self.quick_advice(area, &text, now));
+                    out.extend(self.quick_advice(area, &text, self.age_hint(&s, now), now));
                     if s.area.is_none() {
                         s.area = Some(id.clone());
                         if !s.answers.contains_key("area") {
@@ -729,7 +759,7 @@ impl Engine {
             ("area", Answer::Choice(a)) => {
                 if s.area.as_deref() != Some(a.as_str()) {
                     s.area = Some(a.clone());
-                    self.reanalyse(s);
+                    self.reanalyse(s, now);
                 }
                 if let Some(area) = self.rules.area(a) {
                     if let Some(next) = &area.meta.superseded_by {
@@ -889,8 +919,8 @@ impl Engine {
         let t = text.trim();
         let n = answers::normalise(t);
         match s.concerns.stage {
-            ConcernStage::FollowUp => self.follow_up_answer(s, area, t),
-            ConcernStage::ConfirmDrop => self.confirm_drop_answer(s, area, &n, out),
+            ConcernStage::FollowUp => self.follow_up_answer(s, area, t, now),
+            ConcernStage::ConfirmDrop => self.confirm_drop_answer(s, area, t, out),
             ConcernStage::Confirm => {
                 if matches!(
                     n.as_str(),
@@ -905,7 +935,7 @@ impl Engine {
                         | "yes these fit"
                         | "done"
                 ) {
-                    return self.confirm_concerns(s, area, step);
+                    return self.confirm_concerns(s, step);
                 }
                 if matches!(
                     n.as_str(),
@@ -938,6 +968,7 @@ impl Engine {
                         if !s.concerns.candidates.iter().any(|c| c.indicator == ind.id) {
                             s.concerns.candidates.push(Candidate {
                                 indicator: ind.id.clone(),
+                                need: String::new(),
                                 matched: vec![],
                                 red_flag: false,
                             });
@@ -958,6 +989,7 @@ impl Engine {
                     if !s.concerns.candidates.iter().any(|c| c.indicator == ind.id) {
                         s.concerns.candidates.push(Candidate {
                             indicator: ind.id.clone(),
+                            need: String::new(),
                             matched: vec![],
                             red_flag: false,
                         });
@@ -971,7 +1003,7 @@ impl Engine {
                         "done" | "that's all" | "nothing more" | "no more" | "go on" | "continue"
                     )
                 {
-                    return self.confirm_concerns(s, area, step);
+                    return self.confirm_concerns(s, step);
                 }
                 if answers::is_dont_know(t) {
                     return Taken::Hint("Please say in your own words what you have seen or heard that worries you: even a little helps.".into());
@@ -1007,7 +1039,7 @@ impl Engine {
         }
         s.concerns.messages.push(text.to_string());
         let before = s.concerns.immediate;
-        self.analyse_into(s, area, text);
+        self.analyse(s, area, now);
         if s.concerns.immediate && !before {
             let line = self.call_now_text(
                 s,
@@ -1034,65 +1066,144 @@ impl Engine {
         Taken::Ok
     }
 
-    fn analyse_into(&self, s: &mut Session, area: &Area, text: &str) {
-        let Some(matcher) = self.matchers.get(area.id()) else {
+    /// Reads every concern message together with the understanding (the child's age given so
+    /// far as the hint) and puts forward the needs it describes, each in the area's own words.
+    /// Needs the caller dropped stay dropped; indicators the caller added stay.
+    fn analyse(&self, s: &mut Session, area: &Area, now: NaiveDateTime) {
+        let text = s.concerns.messages.join("\n");
+        let Some(a) = self.assess(s, area, &text, now) else {
             return;
         };
-        let analysis = matcher.analyse(text);
-        if analysis.immediate {
-            s.concerns.immediate = true;
+        s.concerns.immediate |= a.immediate;
+        // Red flags: the floor's, and a child-protection kind of concern read at child
+        // protection (the documents' own red flags), so that dropping one is confirmed first
+        // and the consent caution names it.
+        let mut flags: Vec<String> = a.reading.red_flags.iter().map(|f| f.name.clone()).collect();
+        if a.tier >= 4 {
+            flags.extend(
+                a.shown
+                    .iter()
+                    .filter(|sh| sh.need.tier >= 4 && sh.need.group == "harm")
+                    .map(|sh| sh.need.name.clone()),
+            );
         }
-        for f in analysis.red_flags {
+        for f in flags {
             if !s.concerns.red_flags.contains(&f) {
                 s.concerns.red_flags.push(f);
             }
         }
-        let mut shown = 0;
-        for m in analysis.matches {
-            if area.indicator(&m.indicator).is_none() {
+        // The follow-up's worrying answer is kept: reading again never lowers the tier.
+        let raised = s
+            .concerns
+            .follow_up
+            .as_ref()
+            .filter(|f| f.worrying)
+            .map_or(0, |f| f.raises_to);
+        s.concerns.tier = a.tier.max(raised);
+        let flagged: BTreeSet<&str> = a
+            .reading
+            .red_flags
+            .iter()
+            .flat_map(|f| f.needs.iter().map(String::as_str))
+            .collect();
+        let added: Vec<Candidate> = s
+            .concerns
+            .candidates
+            .iter()
+            .filter(|c| c.need.is_empty())
+            .cloned()
+            .collect();
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for shown in &a.shown {
+            let id = shown.need.id.clone();
+            if s.concerns.dropped_needs.contains(&id) || s.concerns.withdrawn.contains(&id) {
                 continue;
             }
-            if !m.red_flag && shown >= MAX_SHOWN_PER_MESSAGE {
-                continue;
-            }
-            shown += 1;
-            match s
-                .concerns
-                .candidates
-                .iter_mut()
-                .find(|c| c.indicator == m.indicator)
+            let red_flag = shown.red_flag
+                || flagged.contains(id.as_str())
+                || (a.tier >= 4 && shown.need.tier >= 4 && shown.need.group == "harm");
+            candidates.push(Candidate {
+                indicator: shown.indicator.map(|i| i.id.clone()).unwrap_or_default(),
+                need: id,
+                matched: shown.your_words.clone(),
+                red_flag,
+            });
+        }
+        for c in added {
+            if !candidates
+                .iter()
+                .any(|k| !k.indicator.is_empty() && k.indicator == c.indicator)
             {
-                Some(c) => {
-                    c.red_flag |= m.red_flag;
-                    for w in m.matched {
-                        if !c.matched.contains(&w) {
-                            c.matched.push(w);
-                        }
-                    }
-                }
-                None => s.concerns.candidates.push(Candidate {
-                    indicator: m.indicator,
-                    matched: m.matched,
-                    red_flag: m.red_flag,
-                }),
+                candidates.push(c);
             }
+        }
+        s.concerns.candidates = candidates;
+        if s.concerns.follow_up.is_none() {
+            s.concerns.follow_up = a.follow_up.map(|f| {
+                let question = follow_up_question_text(f.factor, &f.when);
+                FollowUpState {
+                    factor: f.factor,
+                    need: f.need,
+                    raises_to: f.raises_to.0,
+                    immediate: f.raises_to.1,
+                    when: f.when,
+                    question,
+                    answer: None,
+                    worrying: false,
+                }
+            });
         }
     }
 
-    /// After a change of area: match every message again against the new area's indicators.
-    fn reanalyse(&self, s: &mut Session) {
-        s.concerns.candidates.clear();
-        s.concerns.follow_ups.clear();
-        s.concerns.immediate = false;
-        s.concerns.red_flags.clear();
+    /// The assessment of `text` in `area` at `now`, with the child's age known so far.
+    fn assess<'a>(
+        &'a self,
+        s: &Session,
+        area: &'a Area,
+        text: &str,
+        now: NaiveDateTime,
+    ) -> Option<Assessment<'a>> {
+        assess::assess(
+            area,
+            &self.understanding,
+            &self.rules.bank_holidays,
+            text,
+            self.age_hint(s, now),
+            now,
+        )
+        .ok()
+    }
+
+    /// The child's age in years as already given in this consultation (the age question, or an
+    /// age given in answer to the follow-up), for reading the concern.
+    fn age_hint(&self, s: &Session, now: NaiveDateTime) -> Option<f32> {
+        let from_follow_up = s
+            .concerns
+            .follow_up
+            .as_ref()
+            .filter(|f| f.factor == Factor::Age)
+            .and_then(|f| f.answer.as_deref())
+            .and_then(|a| answers::parse_child_age(a, now.date()).ok());
+        let age = match s.answers.get("child_age") {
+            Some(Answer::Age(a)) => Some(a.clone()),
+            _ => from_follow_up,
+        }?;
+        Some(age_years(&age, now.date()))
+    }
+
+    /// After a change of area (or of the child's age): read every message again.
+    fn reanalyse(&self, s: &mut Session, now: NaiveDateTime) {
+        s.concerns.candidates.retain(|c| c.need.is_empty());
         s.concerns.pending_drop.clear();
-        s.concerns.withdrawn.clear();
-        s.concerns.dropped.clear();
         s.answers.remove("concerns");
         s.order.retain(|x| x != "concerns");
         if let Some(area) = s.area.as_deref().and_then(|a| self.rules.area(a)) {
-            for m in s.concerns.messages.clone() {
-                self.analyse_into(s, area, &m);
+            // Indicators added by id belong to the old area's document.
+            s.concerns
+                .candidates
+                .retain(|c| area.indicator(&c.indicator).is_some());
+            if !s.concerns.messages.is_empty() {
+                self.analyse(s, area, now);
             }
         }
         s.concerns.stage = if s.concerns.messages.is_empty() {
@@ -1110,32 +1221,18 @@ impl Engine {
             .collect()
     }
 
-    fn confirm_concerns(&self, s: &mut Session, area: &Area, step: &Step) -> Taken {
-        // Follow-ups: where confirmed needs in one domain sit at different levels.
-        let confirmed = self.confirmed(s, area);
-        let mut by_domain: BTreeMap<&str, Vec<&Indicator>> = BTreeMap::new();
-        for ind in confirmed.iter().filter(|i| !i.positive) {
-            by_domain.entry(ind.domain.as_str()).or_default().push(ind);
-        }
-        s.concerns.follow_ups = by_domain
-            .into_iter()
-            .filter(|(_, inds)| {
-                inds.iter()
-                    .map(|i| area.indicator_tier(i))
-                    .collect::<BTreeSet<_>>()
-                    .len()
-                    > 1
-            })
-            .map(|(d, inds)| PendingFollowUp {
-                domain: d.to_string(),
-                indicators: inds.iter().map(|i| i.id.clone()).collect(),
-                answer: None,
-            })
-            .collect();
-        if s.concerns.follow_ups.is_empty() {
-            self.finish_concerns(s, step);
-        } else {
+    /// The caller confirmed what was understood: the follow-up question next when the
+    /// understanding was unsure, else the concerns are done.
+    fn confirm_concerns(&self, s: &mut Session, step: &Step) -> Taken {
+        // Asked only about a need the caller kept, and never when a red flag already gives the
+        // top tier.
+        let ask = s.concerns.follow_up.as_ref().is_some_and(|f| {
+            f.answer.is_none() && s.concerns.candidates.iter().any(|c| c.need == f.need)
+        }) && !s.concerns.red_flag_stands();
+        if ask {
             s.concerns.stage = ConcernStage::FollowUp;
+        } else {
+            self.finish_concerns(s, step);
         }
         Taken::Ok
     }
@@ -1151,98 +1248,75 @@ impl Engine {
         progress: Option<Progress>,
         hint: Option<String>,
     ) -> Option<Question> {
-        let area = s.area.as_deref().and_then(|a| self.rules.area(a))?;
-        let f = s.concerns.follow_ups.iter().find(|f| f.answer.is_none())?;
-        let mut text = format!(
-            "What you describe about \"{}\" fits more than one level:\n",
-            f.domain
-        );
-        let mut choices = Vec::new();
-        for (i, id) in f.indicators.iter().enumerate() {
-            if let Some(ind) = area.indicator(id) {
-                let level = area
-                    .level(&ind.level)
-                    .map(|l| l.name.as_str())
-                    .unwrap_or("");
-                let _ = writeln!(text, "{}. \"{}\" ({level})", i + 1, ind.text);
-                choices.push(choice(
-                    &(i + 1).to_string(),
-                    &format!("Only {}: {}", i + 1, ind.text),
-                ));
-            }
-        }
-        text.push_str(
-            "Which describes the child better? How often does it happen, how old is the child, is there any injury? Choose one, \"both\" to keep all, or tell me more in words (all are kept).",
-        );
-        choices.push(choice("all", "Keep all"));
+        let f = s.concerns.follow_up.as_ref()?;
+        let choices = if f.factor == Factor::Age {
+            vec![]
+        } else {
+            vec![
+                choice("yes", "Yes"),
+                choice("no", "No"),
+                choice("dont_know", "Don't know"),
+            ]
+        };
         Some(Question {
             step: "follow_up".into(),
             section: "Your concerns".into(),
             progress,
-            text,
+            text: f.question.clone(),
             choices,
-            dont_know: false,
+            dont_know: true,
             hint,
         })
     }
 
-    fn follow_up_answer(&self, s: &mut Session, area: &Area, text: &str) -> Taken {
-        let Some(pos) = s
-            .concerns
-            .follow_ups
-            .iter()
-            .position(|f| f.answer.is_none())
-        else {
-            if let Some(step) = self
-                .script
-                .steps
-                .iter()
-                .find(|st| st.kind == StepKind::Concerns)
-            {
+    /// The follow-up answer: a worrying one raises the tier to the need's `raises_to`; any other
+    /// keeps the tier already given (the higher of the two the understanding was unsure
+    /// between). The child's age, when that was asked, is used to read the concern again.
+    fn follow_up_answer(
+        &self,
+        s: &mut Session,
+        area: &Area,
+        text: &str,
+        now: NaiveDateTime,
+    ) -> Taken {
+        let Some(f) = s.concerns.follow_up.clone() else {
+            if let Some(step) = self.concerns_step() {
                 self.finish_concerns(s, step);
             }
             return Taken::Ok;
         };
-        if text.is_empty() {
-            return Taken::Hint("Please choose one, type \"both\", or tell me more.".into());
+        if text.trim().is_empty() {
+            return Taken::Hint("Please answer yes, no or \"don't know\".".into());
         }
-        let n = answers::normalise(text);
-        let ids = s.concerns.follow_ups[pos].indicators.clone();
-        let answer = match n.parse::<usize>() {
-            Ok(k) if (1..=ids.len()).contains(&k) => {
-                let keep = &ids[k - 1];
-                s.concerns
-                    .candidates
-                    .retain(|c| !ids.contains(&c.indicator) || &c.indicator == keep);
-                let words = area
-                    .indicator(keep)
-                    .map(|i| i.text.clone())
-                    .unwrap_or_default();
-                format!("Only \"{words}\" describes the child.")
-            }
-            Ok(_) => return Taken::Hint(format!("Please choose 1 to {}, or \"both\".", ids.len())),
-            Err(_) if matches!(n.as_str(), "both" | "all" | "keep all" | "keep both") => {
-                "All of them describe the child.".to_string()
-            }
-            Err(_) => {
-                if text.chars().count() > answers::MAX_SHORT_ANSWER * 4 {
-                    return Taken::Hint("Please answer more briefly here.".into());
-                }
-                text.to_string()
-            }
+        let (answer, worrying) = match answers::parse_follow_up(f.factor, text, now.date()) {
+            Ok(a) => a,
+            Err(h) => return Taken::Hint(h.0),
         };
-        s.concerns.follow_ups[pos].answer = Some(answer);
-        if s.concerns.follow_ups.iter().all(|f| f.answer.is_some()) {
-            if let Some(step) = self
-                .script
-                .steps
-                .iter()
-                .find(|st| st.kind == StepKind::Concerns)
-            {
-                self.finish_concerns(s, step);
-            }
+        if let Some(state) = s.concerns.follow_up.as_mut() {
+            state.answer = Some(answer);
+            state.worrying = worrying;
+        }
+        if worrying {
+            s.concerns.tier = s.concerns.tier.max(f.raises_to);
+            s.concerns.immediate |= f.immediate;
+        }
+        if f.factor == Factor::Age {
+            // Read again with the age (the tier only goes up: see `analyse`).
+            let before = s.concerns.tier;
+            self.analyse(s, area, now);
+            s.concerns.tier = s.concerns.tier.max(before);
+        }
+        if let Some(step) = self.concerns_step() {
+            self.finish_concerns(s, step);
         }
         Taken::Ok
+    }
+
+    fn concerns_step(&self) -> Option<&Step> {
+        self.script
+            .steps
+            .iter()
+            .find(|st| st.kind == StepKind::Concerns)
     }
 
     /// Drops the candidates at `drop` (0-based). A red flag, or an indicator calling for
@@ -1262,10 +1336,10 @@ impl Engine {
             if !drop.contains(&i) {
                 kept.push(c);
             } else if red {
-                ask.push(c.indicator.clone());
+                ask.push(c.key().to_string());
                 kept.push(c);
-            } else if !s.concerns.dropped.contains(&c.indicator) {
-                s.concerns.dropped.push(c.indicator.clone());
+            } else {
+                note_dropped(&mut s.concerns, &c);
             }
         }
         s.concerns.candidates = kept;
@@ -1285,15 +1359,10 @@ impl Engine {
         hint: Option<String>,
     ) -> Option<Question> {
         let area = s.area.as_deref().and_then(|a| self.rules.area(a))?;
-        let id = s.concerns.pending_drop.first()?;
-        let ind = area.indicator(id)?;
-        let words = s
-            .concerns
-            .candidates
-            .iter()
-            .find(|c| &c.indicator == id)
-            .map(|c| c.matched.join(", "))
-            .filter(|w| !w.is_empty());
+        let key = s.concerns.pending_drop.first()?;
+        let c = s.concerns.candidates.iter().find(|c| c.key() == key)?;
+        let (_, text, _, _) = self.describe_candidate(area, c);
+        let words = Some(c.matched.join(", ")).filter(|w| !w.is_empty());
         let said = match words {
             Some(w) => format!("You said \"{w}\", which I read as"),
             None => "You chose".to_string(),
@@ -1303,8 +1372,7 @@ impl Engine {
             section: "Your concerns".into(),
             progress,
             text: format!(
-                "{said} \"{}\": a sign of possible significant harm. Is that wrong (it did not happen, or I misread you)? If it is right but the words do not fit, keep it: the front door can lower a level, but a missed concern can leave a child unprotected.",
-                ind.text
+                "{said} \"{text}\": a sign of possible significant harm. Is that wrong (it did not happen, or I misread you)? If it is right but the words do not fit, keep it: the front door can lower a level, but a missed concern can leave a child unprotected."
             ),
             choices: vec![
                 choice("yes", "Yes, that is wrong: remove it"),
@@ -1319,23 +1387,26 @@ impl Engine {
         &self,
         s: &mut Session,
         area: &Area,
-        n: &str,
+        text: &str,
         out: &mut Vec<Reply>,
     ) -> Taken {
-        let Some(id) = s.concerns.pending_drop.first().cloned() else {
+        let Some(key) = s.concerns.pending_drop.first().cloned() else {
             s.concerns.stage = ConcernStage::Confirm;
             return Taken::Ok;
         };
-        let wrong = match n {
-            "yes"
-            | "y"
-            | "wrong"
-            | "yes that is wrong"
-            | "yes that is wrong remove it"
-            | "remove"
-            | "remove it" => true,
-            "no" | "n" | "keep" | "keep it" | "no keep it" => false,
-            _ => {
+        let wrong = match answers::parse_yes_no_or(
+            text,
+            &[
+                "wrong",
+                "yes that is wrong",
+                "yes that is wrong remove it",
+                "remove",
+                "remove it",
+            ],
+            &["keep", "keep it", "no keep it"],
+        ) {
+            Some(b) => b,
+            None => {
                 return Taken::Hint(
                     "Please answer \"yes\" (it is wrong: remove it) or \"no\" (keep it).".into(),
                 )
@@ -1343,14 +1414,22 @@ impl Engine {
         };
         s.concerns.pending_drop.remove(0);
         if wrong {
-            s.concerns.candidates.retain(|c| c.indicator != id);
-            if !s.concerns.withdrawn.contains(&id) {
-                s.concerns.withdrawn.push(id.clone());
+            let removed: Vec<Candidate> = s
+                .concerns
+                .candidates
+                .iter()
+                .filter(|c| c.key() == key)
+                .cloned()
+                .collect();
+            s.concerns.candidates.retain(|c| c.key() != key);
+            if !s.concerns.withdrawn.contains(&key) {
+                s.concerns.withdrawn.push(key.clone());
             }
-            if !s.concerns.dropped.contains(&id) {
-                s.concerns.dropped.push(id.clone());
+            for c in &removed {
+                note_dropped(&mut s.concerns, c);
+                let (_, text, _, _) = self.describe_candidate(area, c);
+                out.push(Reply::Say(red_flag_caution(&text)));
             }
-            out.push(Reply::Say(red_flag_caution(area, &id)));
         } else {
             out.push(Reply::Say("Kept.".into()));
         }
@@ -1364,6 +1443,41 @@ impl Engine {
         Taken::Ok
     }
 
+    /// A candidate as shown: (domain, words, level, tier). The area's indicator where it has
+    /// one; else the need in plain words, saying the document has no indicator for it.
+    fn describe_candidate(&self, area: &Area, c: &Candidate) -> (String, String, String, u8) {
+        if let Some(i) = area.indicator(&c.indicator) {
+            let level = area
+                .level(&i.level)
+                .map(|l| l.name.clone())
+                .unwrap_or_default();
+            return (
+                i.domain.clone(),
+                i.text.clone(),
+                level,
+                area.indicator_tier(i),
+            );
+        }
+        match self.rules.needs.need(&c.need) {
+            Some(n) => {
+                let level = area
+                    .level_for_tier(n.tier)
+                    .map(|l| l.name.clone())
+                    .unwrap_or_default();
+                (
+                    "Not in this document".to_string(),
+                    format!(
+                        "{} ({} has no indicator for this; usually tier {}, from {})",
+                        n.name, area.meta.document, n.tier, n.basis
+                    ),
+                    level,
+                    n.tier,
+                )
+            }
+            None => (String::new(), c.key().to_string(), String::new(), 0),
+        }
+    }
+
     fn match_list(&self, s: &Session, progress: Option<Progress>) -> MatchList {
         let area = s.area.as_deref().and_then(|a| self.rules.area(a));
         let items: Vec<ShownMatch> = match area {
@@ -1371,29 +1485,33 @@ impl Engine {
                 .concerns
                 .candidates
                 .iter()
-                .filter_map(|c| area.indicator(&c.indicator).map(|i| (c, i)))
                 .enumerate()
-                .map(|(n, (c, i))| ShownMatch {
-                    number: n + 1,
-                    indicator: i.id.clone(),
-                    domain: i.domain.clone(),
-                    text: i.text.clone(),
-                    level: area
-                        .level(&i.level)
-                        .map(|l| l.name.clone())
-                        .unwrap_or_default(),
-                    tier: area.indicator_tier(i),
-                    matched: c.matched.clone(),
-                    red_flag: c.red_flag || i.immediate,
-                    strength: i.positive,
+                .map(|(n, c)| {
+                    let (domain, text, level, tier) = self.describe_candidate(area, c);
+                    let ind = area.indicator(&c.indicator);
+                    ShownMatch {
+                        number: n + 1,
+                        indicator: if c.indicator.is_empty() {
+                            c.need.clone()
+                        } else {
+                            c.indicator.clone()
+                        },
+                        domain,
+                        text,
+                        level,
+                        tier,
+                        matched: c.matched.clone(),
+                        red_flag: c.red_flag || ind.is_some_and(|i| i.immediate),
+                        strength: ind.is_some_and(|i| i.positive),
+                    }
                 })
                 .collect(),
             None => vec![],
         };
         let prompt = if items.is_empty() {
-            "I could not match your words to an indicator in the document. Tell me more in your own words (what you saw or heard, how often, the child's age, any injury), or type \"done\" to go on without an indicator: the front door will still advise."
+            "I could not tell what kind of concern this is. Tell me more in your own words (what you saw or heard, how often, the child's age, any injury), or type \"done\" to go on: the front door will still advise."
         } else {
-            "Do these describe the child? Type \"yes\" to confirm, \"drop 2\" to remove one, or type more to add (\"none\" if none fit)."
+            "Is this what you are worried about? Type \"yes\" to confirm, \"drop 2\" to remove one, or type more to add (\"none\" if none fit)."
         };
         MatchList {
             document: area.map(|a| a.meta.document.clone()).unwrap_or_default(),
@@ -1494,7 +1612,6 @@ impl Engine {
             .step(id)
             .is_some_and(|st| st.kind == StepKind::Concerns)
         {
-            s.concerns.follow_ups.clear();
             s.concerns.stage = if s.concerns.candidates.is_empty() && s.concerns.messages.is_empty()
             {
                 ConcernStage::Describe
@@ -1529,9 +1646,10 @@ impl Engine {
                 let area = s.area.as_deref().and_then(|a| self.rules.area(a));
                 let inds: Vec<String> = area
                     .map(|area| {
-                        self.confirmed(s, area)
+                        s.concerns
+                            .candidates
                             .iter()
-                            .map(|i| format!("\"{}\"", i.text))
+                            .map(|c| format!("\"{}\"", self.describe_candidate(area, c).1))
                             .collect()
                     })
                     .unwrap_or_default();
@@ -1601,6 +1719,63 @@ impl Engine {
         (s, out)
     }
 
+    /// The level of need for the concerns: the understanding's tier for the caller's words
+    /// (raised by a worrying follow-up answer), or the area's own decision rule on the
+    /// indicators kept where that is higher. None only when nothing was read.
+    fn concern_outcome(
+        &self,
+        s: &Session,
+        area: &Area,
+        confirmed: &[&Indicator],
+    ) -> Option<OutcomeInfo> {
+        let by_rule = triage::decide(area, confirmed);
+        let rule_tier = by_rule.as_ref().map_or(0, |o| o.tier);
+        let read = s.concerns.tier;
+        if rule_tier >= read {
+            return by_rule.map(|o| OutcomeInfo {
+                level: o.level.name.clone(),
+                tier: o.tier,
+                immediate: o.immediate || s.concerns.immediate,
+                action: o.action.clone(),
+                rule: o.rule.clone(),
+                source: format!("{}:{}", area.meta.seed, o.source),
+            });
+        }
+        let level = area
+            .level_for_tier(read)
+            .or_else(|| area.levels.iter().rfind(|l| l.tier <= read))?;
+        let answered = s.concerns.follow_up.as_ref().filter(|f| f.answer.is_some());
+        let rule = if s.concerns.red_flag_stands() {
+            format!(
+                "A red flag was described ({}): that is child protection in every threshold document.",
+                s.concerns.red_flags.join("; ")
+            )
+        } else if let Some(f) = answered.filter(|f| f.worrying && f.raises_to >= read) {
+            format!(
+                "You said yes to \"{}\": that puts this at tier {} ({}).",
+                f.when, f.raises_to, level.name
+            )
+        } else if answered.is_some() {
+            format!(
+                "What you described could be at two levels; the higher is given (tier {read}, {}). The front door can lower it when it knows more.",
+                level.name
+            )
+        } else {
+            format!(
+                "What you described reads as tier {read} on the common scale: {}.",
+                level.name
+            )
+        };
+        Some(OutcomeInfo {
+            level: level.name.clone(),
+            tier: read,
+            immediate: s.concerns.immediate,
+            action: level.response.clone(),
+            rule,
+            source: format!("{}:{}", area.meta.seed, level.source),
+        })
+    }
+
     /// Builds the record from the session (reference left empty for the application to fill).
     fn record(&self, s: &mut Session, now: NaiveDateTime, completed: bool) -> Record {
         let area = s.area.as_deref().and_then(|a| self.rules.area(a));
@@ -1613,15 +1788,7 @@ impl Engine {
         let mut consent_required: Vec<String> = Vec::new();
         let consent_key = s.text("consent").unwrap_or("").to_string();
         if let Some(area) = area {
-            let decided = triage::decide(area, &confirmed);
-            let mut info = decided.map(|o| OutcomeInfo {
-                level: o.level.name.clone(),
-                tier: o.tier,
-                immediate: o.immediate,
-                action: o.action.clone(),
-                rule: o.rule.clone(),
-                source: format!("{}:{}", area.meta.seed, o.source),
-            });
+            let mut info = self.concern_outcome(s, area, &confirmed);
             // The caller's own report of immediate danger is never under-rated.
             if danger && completed {
                 let under = info.as_ref().is_none_or(|o| o.tier < 4);
@@ -1745,30 +1912,17 @@ impl Engine {
                 "the concerns may need immediate protection",
             );
         }
-        let follow_ups = area
-            .map(|area| {
-                s.concerns
-                    .follow_ups
-                    .iter()
-                    .filter_map(|f| {
-                        let names: Vec<String> = f
-                            .indicators
-                            .iter()
-                            .filter_map(|i| area.indicator(i))
-                            .map(|i| format!("\"{}\"", i.text))
-                            .collect();
-                        f.answer.as_ref().map(|a| record::FollowUp {
-                            question: format!(
-                                "{}: which fits better, {}?",
-                                f.domain,
-                                names.join(" or ")
-                            ),
-                            answer: a.clone(),
-                        })
-                    })
-                    .collect()
+        let follow_ups = s
+            .concerns
+            .follow_up
+            .iter()
+            .filter_map(|f| {
+                f.answer.as_ref().map(|a| record::FollowUp {
+                    question: f.question.clone(),
+                    answer: a.clone(),
+                })
             })
-            .unwrap_or_default();
+            .collect();
         let consent_status = self.answer_text(s, "consent", now);
         Record {
             reference: String::new(),
@@ -1803,18 +1957,37 @@ impl Engine {
             concerns: s.concerns.messages.clone(),
             indicators: area
                 .map(|area| {
-                    confirmed
+                    s.concerns
+                        .candidates
                         .iter()
-                        .map(|i| ConfirmedIndicator {
-                            id: i.id.clone(),
-                            domain: i.domain.clone(),
-                            text: i.text.clone(),
-                            level: area
-                                .level(&i.level)
-                                .map(|l| l.name.clone())
-                                .unwrap_or_default(),
-                            tier: area.indicator_tier(i),
-                            source: format!("{}:{}", area.meta.seed, i.source),
+                        .map(|c| match area.indicator(&c.indicator) {
+                            Some(i) => ConfirmedIndicator {
+                                id: i.id.clone(),
+                                domain: i.domain.clone(),
+                                text: i.text.clone(),
+                                level: area
+                                    .level(&i.level)
+                                    .map(|l| l.name.clone())
+                                    .unwrap_or_default(),
+                                tier: area.indicator_tier(i),
+                                source: format!("{}:{}", area.meta.seed, i.source),
+                            },
+                            None => {
+                                let (domain, text, level, tier) = self.describe_candidate(area, c);
+                                ConfirmedIndicator {
+                                    id: c.key().to_string(),
+                                    domain,
+                                    text,
+                                    level,
+                                    tier,
+                                    source: self
+                                        .rules
+                                        .needs
+                                        .need(&c.need)
+                                        .map(|n| n.basis.clone())
+                                        .unwrap_or_default(),
+                                }
+                            }
                         })
                         .collect()
                 })
@@ -1907,13 +2080,13 @@ impl Engine {
             Command::Why => {
                 let why = match self.current(s, now) {
                     Some(st) if st.kind == StepKind::Concerns && s.concerns.stage == ConcernStage::Confirm => {
-                        "I match your words to the indicators of the area's threshold document so that you and the front door speak the same language; you decide which ones fit. The level comes from the document's own rule, never from my guess.".to_string()
+                        "I show what I understood in the words of the area's threshold document so that you and the front door speak the same language; you decide which fit. The level is read from your words on the safe side (a learned model checked so that no child-protection concern is rated low, with red flags as a floor), or the document's own rule where that is higher.".to_string()
                     }
                     Some(st) if st.kind == StepKind::Concerns && s.concerns.stage == ConcernStage::ConfirmDrop => {
                         "What you said may describe significant harm. Removing it can leave a child unprotected, so I check that what I understood is really wrong before taking it out; the safety advice stays either way.".to_string()
                     }
                     Some(st) if st.kind == StepKind::Concerns && s.concerns.stage == ConcernStage::FollowUp => {
-                        "The document puts these at different levels; how often it happens, the child's age and any injury decide which fits. Keeping all of them never lowers the level.".to_string()
+                        "What you described could be at two levels; I have given the higher. The answer to this one question decides whether it is higher still; \"no\" or \"don't know\" never lowers it.".to_string()
                     }
                     Some(st) => st.why.clone(),
                     None if s.is_finished() => "The consultation is over; the record is what to copy into your agency's system.".to_string(),
@@ -1929,7 +2102,6 @@ impl Engine {
                         .is_some_and(|st| st.kind == StepKind::Concerns)
                 {
                     // Inside the concerns: back to describing (messages kept).
-                    s.concerns.follow_ups.clear();
                     s.concerns.pending_drop.clear();
                     s.concerns.stage = if matches!(
                         s.concerns.stage,
@@ -1992,7 +2164,7 @@ impl Engine {
                     )));
                 } else {
                     match s.area.as_deref().and_then(|a| self.rules.area(a)) {
-                        Some(area) => out.extend(self.quick_advice(area, &text, now)),
+                        Some(area) => out.extend(self.quick_advice(area, &text, self.age_hint(s, now), now)),
                         None => {
                             s.pending_ask = Some(text);
                             let choices = self
@@ -2024,68 +2196,92 @@ impl Engine {
         s.is_finished()
     }
 
-    /// Quick advice on a concern without a consultation: the indicators matched, the level they
-    /// suggest and the number to call now. Nothing is recorded.
-    pub fn quick_advice(&self, area: &Area, text: &str, now: NaiveDateTime) -> Vec<Reply> {
+    /// Quick advice on a concern without a consultation: what was understood (in the area's
+    /// words), the level on the safe side (the higher of two when the understanding is unsure,
+    /// with what would lower it), 999 first when immediate, and the number to call now.
+    /// Nothing is recorded. `age_hint`: the child's age already given, if any.
+    pub fn quick_advice(
+        &self,
+        area: &Area,
+        text: &str,
+        age_hint: Option<f32>,
+        now: NaiveDateTime,
+    ) -> Vec<Reply> {
         let mut t = format!(
             "Quick advice for {} ({}): not a consultation, nothing is recorded.\n",
             area.meta.name, area.meta.document
         );
-        let analysis = self
-            .matchers
-            .get(area.id())
-            .map(|m| m.analyse(text))
-            .unwrap_or_default();
-        let shown: Vec<&Indicator> = analysis
-            .matches
-            .iter()
-            .enumerate()
-            .filter(|(i, m)| *i < 5 || m.red_flag)
-            .filter_map(|(_, m)| area.indicator(&m.indicator))
-            .collect();
-        let mut urgency = if analysis.immediate {
-            Urgency::Immediate
-        } else {
-            Urgency::Unassessed
+        let a = match assess::assess(
+            area,
+            &self.understanding,
+            &self.rules.bank_holidays,
+            text,
+            age_hint,
+            now,
+        ) {
+            Ok(a) => a,
+            Err(_) => {
+                t.push_str("I cannot find this area's numbers. If a child is in danger, call 999.");
+                return vec![Reply::Say(t)];
+            }
         };
-        if analysis.immediate {
-            t.push_str("What you describe may need immediate protection: if the child is in danger now, call 999 first.\n");
+        if a.immediate {
+            t.push_str("What you describe may need immediate protection: if the child is in danger now, call 999 first, then the front door.\n");
         }
-        if shown.is_empty() {
-            t.push_str("Your words did not match an indicator in the document. Talk it through with the front door, or start a consultation.\n");
+        if let Some(o) = &a.outcome {
+            let _ = writeln!(t, "Level: {} (tier {}). {}", o.level.name, o.tier, o.action);
+        }
+        if a.shown.is_empty() {
+            t.push_str("I could not tell what kind of concern this is. Say more (what you saw or heard, how often, the child's age, any injury), or talk it through with the front door.\n");
         } else {
-            t.push_str("Your words match:\n");
-            for i in &shown {
-                let level = area.level(&i.level).map(|l| l.name.as_str()).unwrap_or("");
-                let _ = writeln!(t, "- {}: \"{}\" ({level})", i.domain, i.text);
-            }
-            if let Some(o) = triage::decide(area, &shown) {
-                let tier = if analysis.immediate {
-                    o.tier.max(4)
+            t.push_str("What I understood:\n");
+            for sh in &a.shown {
+                let words = if sh.your_words.is_empty() {
+                    String::new()
                 } else {
-                    o.tier.max(analysis.tier_floor.unwrap_or(0))
+                    format!("; your words: \"{}\"", sh.your_words.join("\", \""))
                 };
-                if !analysis.immediate && !o.immediate {
-                    urgency = Urgency::Tier(tier);
-                } else {
-                    urgency = Urgency::Immediate;
-                }
-                let level = area.level_covering(tier, o.level);
-                let _ = writeln!(
-                    t,
-                    "If these fit, the level is {} (tier {tier}): {}",
-                    level.name,
-                    if tier > o.tier {
-                        &level.response
-                    } else {
-                        &o.action
+                match sh.indicator {
+                    Some(i) => {
+                        let level = area.level(&i.level).map(|l| l.name.as_str()).unwrap_or("");
+                        let _ = writeln!(t, "- {}: \"{}\" ({level}){words}", i.domain, i.text);
                     }
-                );
+                    None => {
+                        let _ = writeln!(
+                            t,
+                            "- {} ({} has no indicator for this; usually tier {}, from {}){words}",
+                            sh.need.name, area.meta.document, sh.need.tier, sh.need.basis
+                        );
+                    }
+                }
             }
         }
-        if let Some(c) = self.call_now(area, urgency, now) {
-            let _ = writeln!(t, "Who to call: {}", c.text(now));
+        if let Some((lower, higher)) = a.reading.unsure {
+            let _ = writeln!(
+                t,
+                "I was unsure between tier {lower} and tier {higher}, so I give the higher."
+            );
         }
+        if !a.would_lower.is_empty() {
+            t.push_str("It would be lower if:\n");
+            for (when, tier) in &a.would_lower {
+                let _ = writeln!(t, "- {when} (tier {tier})");
+            }
+        }
+        if let Some(f) = &a.follow_up {
+            let _ = writeln!(
+                t,
+                "It would be higher (tier {}{}) if: {}.",
+                f.raises_to.0,
+                if f.raises_to.1 {
+                    ", immediate protection"
+                } else {
+                    ""
+                },
+                f.when
+            );
+        }
+        let _ = writeln!(t, "Who to call now: {}", a.call.text(now));
         t.push_str("For a full consultation with a record, answer the questions (/help).");
         vec![Reply::Say(t)]
     }
@@ -2179,10 +2375,61 @@ fn give_numbers(s: &mut Session, c: &CallNow<'_>, why: &str) {
     }
 }
 
-fn red_flag_caution(area: &Area, id: &str) -> String {
-    let text = area.indicator(id).map(|i| i.text.as_str()).unwrap_or(id);
+fn red_flag_caution(text: &str) -> String {
     format!(
         "You removed \"{text}\", which can mean significant harm or a need for immediate protection. If you are unsure, add it back (type more about it): the front door can lower a level, but a missed concern can leave a child unprotected."
+    )
+}
+
+impl Candidate {
+    /// What identifies the candidate: its need, or the indicator the caller added.
+    pub fn key(&self) -> &str {
+        if self.need.is_empty() {
+            &self.indicator
+        } else {
+            &self.need
+        }
+    }
+}
+
+/// Notes a dropped candidate: its need is not put forward again, and its indicator still
+/// counts for the consent guidance (what was described matters, whatever fits).
+fn note_dropped(c: &mut Concerns, dropped: &Candidate) {
+    if !dropped.need.is_empty() && !c.dropped_needs.contains(&dropped.need) {
+        c.dropped_needs.push(dropped.need.clone());
+    }
+    if !dropped.indicator.is_empty() && !c.dropped.contains(&dropped.indicator) {
+        c.dropped.push(dropped.indicator.clone());
+    }
+}
+
+/// The child's age in years as a number, for reading the concern (an unborn baby reads as 0).
+pub fn age_years(age: &ChildAge, today: chrono::NaiveDate) -> f32 {
+    match age {
+        ChildAge::Born { dob } => ((today - *dob).num_days().max(0) as f32) / 365.25,
+        ChildAge::Years { years } => f32::from(*years),
+        ChildAge::Months { months } => f32::from(*months) / 12.0,
+        ChildAge::Unborn { .. } => 0.0,
+    }
+}
+
+/// The follow-up question for a factor, with the worrying case in the taxonomy's words.
+fn follow_up_question_text(factor: Factor, when: &str) -> String {
+    let lead = match factor {
+        Factor::Age => {
+            return format!(
+                "One question, because the child's age changes how serious this is ({when}): how old is the child? (An age, a date of birth, or \"don't know\".)"
+            )
+        }
+        Factor::Injury => "Is the child hurt?",
+        Factor::Who => "Who did the child name, or who is involved?",
+        Factor::Access => "Does that person have access to the child today?",
+        Factor::Frequency => "How often has this happened?",
+        Factor::Explanation => "Is there an explanation that fits?",
+        Factor::ProtectiveParent => "Is a parent protecting the child?",
+    };
+    format!(
+        "One question, because this could be at two levels: {lead} In particular, is this so: {when}? (yes, no, or \"don't know\")"
     )
 }
 

@@ -1,8 +1,7 @@
 //! A complete, fictional consultation: the answers a caller types, for benchmarks and smoke tests.
 //!
-//! The concern is confirmed explicitly ("none" drops whatever the matcher suggested, then
-//! "add <indicator id>" adds one early-help indicator), so the transcript is the same length
-//! whatever the matcher's quality, and it works in every area.
+//! The concern is confirmed explicitly ("none" drops whatever the understanding suggested, then
+//! "add <indicator id>" adds one early-help indicator), so the transcript works in every area.
 
 use crate::rules::Area;
 
