@@ -13,7 +13,6 @@ use chrono_tz::Europe::London;
 
 use crate::config::Config;
 use crate::dialogue::clean;
-use crate::dialogue::engine::Command;
 use crate::dialogue::{self, Engine, Input, Reply, Script, ScriptError};
 use crate::rules::{self, RuleSet, RulesError};
 use crate::store::{Step, Store, StoreError};
@@ -199,10 +198,9 @@ impl App {
             .store
             .load_session(key, now, self.config.session_idle());
         let before = match &loaded {
-            Ok(Some(s)) => Some((s.started, s.is_finished())),
+            Ok(Some(s)) => Some((s.started, s.is_finished(), s.generation)),
             _ => None,
         };
-        let cancel = matches!(input, Input::Command(Command::Cancel));
         let session = match loaded {
             Ok(Some(s)) => s,
             Ok(None) => self
@@ -236,8 +234,10 @@ impl App {
         // A new consultation in this conversation (after /cancel, or after the last one
         // finished) gets a new key; the old session's key is destroyed, so none of its answers
         // can be read again (a finished one lives on in its record, under the record's key).
-        let new_consultation = before.is_some_and(|(started, was_finished)| {
-            cancel || (was_finished && !session.is_finished()) || started != session.started
+        let new_consultation = before.is_some_and(|(started, was_finished, generation)| {
+            generation != session.generation
+                || (was_finished && !session.is_finished())
+                || started != session.started
         });
         self.store.save_step(
             &Step {

@@ -255,6 +255,13 @@ impl Record {
                 let _ = writeln!(out, "{name}: {}", or_none(value));
             }
         };
+        // Fields no longer asked separately (they are part of another answer) are shown only
+        // when a record made before has them.
+        let optional = |out: &mut String, name: &str, value: &str| {
+            if !value.trim().is_empty() {
+                field(out, name, value);
+            }
+        };
         let bullet = |out: &mut String, value: &str| {
             let _ = writeln!(out, "{} {value}", if md { "-" } else { "*" });
         };
@@ -304,14 +311,14 @@ impl Record {
         heading(&mut out, "Caller");
         field(&mut out, "Name", &self.caller.name);
         field(&mut out, "Role", &self.caller.role);
-        field(&mut out, "Organisation", &self.caller.organisation);
+        optional(&mut out, "Organisation", &self.caller.organisation);
         field(&mut out, "Contact", &self.caller.contact);
-        field(
+        optional(
             &mut out,
             "Relationship to the child",
             &self.caller.relationship,
         );
-        field(
+        optional(
             &mut out,
             "Spoken to safeguarding lead",
             &self.caller.safeguarding_lead,
@@ -322,13 +329,13 @@ impl Record {
         field(&mut out, "Date of birth or age", &self.child.age);
         field(&mut out, "Address", &self.child.address);
         field(&mut out, "Household and siblings", &self.child.household);
-        field(&mut out, "Language and interpreter", &self.child.language);
-        field(
+        optional(&mut out, "Language and interpreter", &self.child.language);
+        optional(
             &mut out,
             "Other professionals involved",
             &self.child.professionals,
         );
-        field(&mut out, "What has been tried", &self.child.tried);
+        optional(&mut out, "What has been tried", &self.child.tried);
 
         heading(&mut out, "Concerns in the caller's words");
         if self.concerns.is_empty() {

@@ -65,12 +65,50 @@ pub fn run<R: BufRead, W: Write>(
         if options.echo {
             writeln!(output, "{line}")?;
         }
+        if let Some(text) = record_command(app, key, line) {
+            write!(output, "\n{text}\n> ")?;
+            output.flush()?;
+            continue;
+        }
         let replies = step(app, key, Input::parse(line), clock(), &mut output)?;
         write_replies(&mut output, &replies)?;
     }
     writeln!(output, "\n(End of input. Your answers are saved; run frontdoor again to carry on where you left off.)")?;
     output.flush()?;
     Ok(())
+}
+
+/// `/record` (the last record of this chat, in full) and `/export` (saved as a Markdown file in
+/// the current folder): answered here, since they need the store, not the consultation.
+/// `None` for any other line.
+pub fn record_command(app: &App, key: &str, line: &str) -> Option<String> {
+    let word = line.trim();
+    if word != "/record" && word != "/export" {
+        return None;
+    }
+    let last = app
+        .store()
+        .records_owned_by(key)
+        .ok()
+        .and_then(|refs| refs.into_iter().max())
+        .and_then(|r| app.store().record(&r).ok().flatten());
+    let Some(stored) = last else {
+        return Some(
+            "There is no record yet: a record is made when a consultation ends (after the summary)."
+                .into(),
+        );
+    };
+    let record = stored.record;
+    if word == "/record" {
+        return Some(record.to_text());
+    }
+    let file = format!("{}.md", record.reference);
+    Some(match std::fs::write(&file, record.to_markdown()) {
+        Ok(()) => format!(
+            "Saved the record as {file} in this folder. It holds personal data: keep it only as long as you need it, in line with your agency's policy."
+        ),
+        Err(e) => format!("Could not save {file}: {e}. (frontdoor records export {} --format md prints it.)", record.reference),
+    })
 }
 
 /// What is said when a line is not valid UTF-8 text; the question stands.
@@ -109,10 +147,8 @@ pub fn render(reply: &Reply) -> String {
         Reply::Ask(q) => render_question(q),
         Reply::ConfirmMatches(m) => render_matches(m),
         Reply::Finished(record) => format!(
-            "\n{}\nReference: {}. To save it as a file: frontdoor records export {} --format md\nType anything to start a new consultation.\n",
-            record.to_text(),
-            record.reference,
-            record.reference
+            "\nReference: {}. /record shows the full record here; /export saves it as {}.md in this folder. Type anything else to start a new consultation.\n> ",
+            record.reference, record.reference
         ),
     }
 }

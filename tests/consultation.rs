@@ -139,6 +139,21 @@ fn said(replies: &[Reply]) -> String {
         .join("\n")
 }
 
+/// The steps after the concerns on the routine path (consent missing adds its reason).
+const AFTER_CONCERNS: [&str; 11] = [
+    "child_name",
+    "child_age",
+    "address",
+    "caller_name",
+    "caller_role",
+    "caller_contact",
+    "consent",
+    "consent_reason",
+    "household",
+    "strengths",
+    "child_view",
+];
+
 /// The answers of a routine consultation, by step id.
 fn routine(area: &Area) -> BTreeMap<&'static str, String> {
     [
@@ -353,33 +368,14 @@ fn every_area_consent_not_yet_sought_for_early_help() {
         answers.insert("concerns_more", format!("add {id}"));
         answers.insert("consent", "not asked yet".into());
         // Drop whatever was understood, then add the one early-help indicator.
-        let mut lines: Vec<String> = Vec::new();
-        for step in [
-            "danger",
-            "area",
-            "caller_name",
-            "caller_role",
-            "caller_org",
-            "caller_contact",
-            "relationship",
-            "safeguarding_lead",
-            "child_name",
-            "child_age",
-            "address",
-            "household",
-            "language",
-            "professionals",
-            "tried",
-        ] {
-            lines.push(answers[step].clone());
-        }
+        let mut lines: Vec<String> = vec![answers["danger"].clone(), answers["area"].clone()];
         lines.extend([
             "Robin's attendance has dropped to 92% and mum would like some help with morning routines".to_string(),
             "none".into(),
             format!("add {id}"),
             "yes".into(),
         ]);
-        for step in ["strengths", "consent", "consent_reason", "child_view"] {
+        for step in AFTER_CONCERNS {
             lines.push(answers[step].clone());
         }
         lines.push("yes".into());
@@ -404,41 +400,29 @@ fn back_corrects_the_last_answer_and_summary_corrects_any() {
     let rules = embedded();
     let area = rules.areas().next().expect("an area").clone();
     let h = Harness::new(rules);
-    h.run(&["no", area.id(), "Sam Fictionl"]);
+    let answers = routine(&area);
+    let id = indicator_at(&area, 2)
+        .or_else(|| indicator_at(&area, 3))
+        .expect("an indicator");
+    let add = format!("add {id}");
+    let replies = h.run(&["no", area.id(), "Robin is often late", "none", &add, "yes"]);
+    assert_eq!(last_question(&replies).0, "child_name", "{replies:#?}");
+    h.run(&["Robin Example", "9", &answers["address"], "Sam Fictionl"]);
     let replies = h.send("/back");
     assert_eq!(last_question(&replies).0, "caller_name");
     let replies = h.send("Sam Fictional");
     assert_eq!(last_question(&replies).0, "caller_role");
-    let answers = routine(&area);
     let (record, _) = {
         // Carry on to the summary, then change the child's name by its number.
         let mut lines = vec![];
         for step in [
             "caller_role",
-            "caller_org",
             "caller_contact",
-            "relationship",
-            "safeguarding_lead",
-            "child_name",
-            "child_age",
-            "address",
+            "consent",
             "household",
-            "language",
-            "professionals",
-            "tried",
+            "strengths",
+            "child_view",
         ] {
-            lines.push(answers[step].clone());
-        }
-        let id = indicator_at(&area, 2)
-            .or_else(|| indicator_at(&area, 3))
-            .expect("an indicator");
-        lines.extend([
-            "Robin is often late".to_string(),
-            "none".into(),
-            format!("add {id}"),
-            "yes".into(),
-        ]);
-        for step in ["strengths", "consent", "child_view"] {
             lines.push(answers[step].clone());
         }
         let mut replies = Vec::new();
@@ -497,18 +481,13 @@ fn bad_answers_at_every_kind_of_question_are_asked_again() {
     good("no", "danger");
     bad("Atlantis", "area", "do not know that area");
     good(area.id(), "area");
-    bad("anonymous", "caller_name", "anonymous");
-    good("Sam Fictional", "caller_name");
-    bad("", "caller_role", "answer");
-    good("Class teacher", "caller_role");
-    bad("42", "caller_org", "few words");
-    good("Example School", "caller_org");
-    bad("01632 96O123", "caller_contact", "letters");
-    bad("sam@example", "caller_contact", "email");
-    good("01632 960123", "caller_contact");
-    good("Her teacher", "relationship");
-    bad("9", "safeguarding_lead", "choose one");
-    good("2", "safeguarding_lead");
+    bad("don't know", "concerns", "own words");
+    h.send("Robin is often late");
+    h.send("drop 99");
+    h.send("none");
+    let id = indicator_at(&area, 2).expect("an early-help indicator");
+    h.send(&format!("add {id}"));
+    h.send("yes");
     bad("R2D2", "child_name", "digits");
     good("Robin Example", "child_name");
     bad("31/02/2019", "child_age", "not a date");
@@ -517,20 +496,19 @@ fn bad_answers_at_every_kind_of_question_are_asked_again() {
     good("12/05/2017", "child_age");
     bad("12 Example Road", "address", "postcode");
     good("12 Example Road, Exampletown CV34 4RL", "address");
-    for step in ["household", "language", "professionals", "tried"] {
-        good("don't know", step);
-    }
-    bad("don't know", "concerns", "own words");
-    h.send("Robin is often late");
-    h.send("drop 99");
-    h.send("none");
-    let id = indicator_at(&area, 2).expect("an early-help indicator");
-    h.send(&format!("add {id}"));
-    h.send("yes");
-    bad(&"x".repeat(1500), "strengths", "longer than");
-    good("Keen dad", "strengths");
+    bad("anonymous", "caller_name", "anonymous");
+    good("Sam Fictional", "caller_name");
+    bad("", "caller_role", "answer");
+    bad("42", "caller_role", "few words");
+    good("Class teacher at Example School", "caller_role");
+    bad("01632 96O123", "caller_contact", "letters");
+    bad("sam@example", "caller_contact", "email");
+    good("01632 960123", "caller_contact");
     bad("7", "consent", "choose one");
     good("1", "consent");
+    good("don't know", "household");
+    bad(&"x".repeat(1500), "strengths", "longer than");
+    good("Keen dad", "strengths");
     good("don't know", "child_view");
     // Every answer is kept.
     let summary = said(&h.send("/summary"));
@@ -553,28 +531,7 @@ fn a_10000_character_message_is_taken_and_a_longer_one_gets_a_hint() {
     let rules = embedded();
     let area = rules.areas().next().expect("an area").clone();
     let h = Harness::new(rules);
-    let answers = routine(&area);
-    let mut lines = vec![];
-    for step in [
-        "danger",
-        "area",
-        "caller_name",
-        "caller_role",
-        "caller_org",
-        "caller_contact",
-        "relationship",
-        "safeguarding_lead",
-        "child_name",
-        "child_age",
-        "address",
-        "household",
-        "language",
-        "professionals",
-        "tried",
-    ] {
-        lines.push(answers[step].as_str());
-    }
-    h.run(&lines);
+    h.run(&["no", area.id()]);
     let sentence = "He comes to school hungry and tired and his clothes are dirty. ";
     let long: String = sentence
         .repeat(10_000 / sentence.len() + 1)
@@ -593,9 +550,17 @@ fn a_10000_character_message_is_taken_and_a_longer_one_gets_a_hint() {
     assert!(said(&replies).contains("very long"), "{replies:?}");
     // And as a name it is a hint, not a crash.
     let h = Harness::new(embedded());
-    h.run(&["no", area.id()]);
+    let id = indicator_at(&area, 2).expect("an indicator");
+    h.run(&[
+        "no",
+        area.id(),
+        "Robin is often late",
+        "none",
+        &format!("add {id}"),
+        "yes",
+    ]);
     let replies = h.send(&long);
-    assert_eq!(last_question(&replies).0, "caller_name");
+    assert_eq!(last_question(&replies).0, "child_name");
 }
 
 /// A consultation's stored size is bounded: messages are kept whole up to a stated total, and
@@ -606,28 +571,9 @@ fn concerns_are_kept_whole_up_to_a_stated_total() {
     let rules = embedded();
     let area = rules.areas().next().expect("an area").clone();
     let h = Harness::new(rules);
-    let answers = routine(&area);
-    let mut lines = vec![];
-    for step in [
-        "danger",
-        "area",
-        "caller_name",
-        "caller_role",
-        "caller_org",
-        "caller_contact",
-        "relationship",
-        "safeguarding_lead",
-        "child_name",
-        "child_age",
-        "address",
-        "household",
-        "language",
-        "professionals",
-    ] {
-        lines.push(answers[step].as_str());
-    }
-    h.run(&lines);
-    let replies = h.send(&answers["tried"]);
+    h.send_input(Input::Start);
+    h.send("no");
+    let replies = h.send(area.id());
     let (step, _) = last_question(&replies);
     assert_eq!(step, "concerns");
     let told = format!("{replies:?}");
@@ -685,10 +631,19 @@ fn commands_work_at_any_point() {
     for c in &area.contacts {
         assert!(contacts.contains(&c.number), "{contacts}");
     }
-    assert!(said(&h.send("/why")).contains("anonymous"));
+    assert!(said(&h.send("/why")).contains("advice in a minute"));
     assert!(said(&h.send("/help")).contains("/back"));
     assert!(said(&h.send("/summary")).contains(&area.meta.name));
+    // /cancel asks first; anything but yes keeps the answers.
     let replies = h.send("/cancel");
+    assert_eq!(last_question(&replies).0, "cancel");
+    assert!(!said(&replies).contains("Cancelled"));
+    let replies = h.send("no");
+    assert!(said(&replies).contains("Kept"));
+    assert_eq!(last_question(&replies).0, "concerns");
+    assert!(said(&h.send("/summary")).contains(&area.meta.name));
+    h.send("/cancel");
+    let replies = h.send("yes");
     assert!(said(&replies).contains("Cancelled"));
     assert_eq!(last_question(&replies).0, "danger");
     assert!(said(&h.send("/summary")).contains("No answers yet"));
@@ -721,7 +676,7 @@ fn a_fixed_area_skips_the_area_question() {
     let id = rules.area_ids()[0].to_string();
     let h = Harness::with_config(rules, |c| c.default_area = Some(id.clone()));
     let replies = h.run(&["no"]);
-    assert_eq!(last_question(&replies).0, "caller_name");
+    assert_eq!(last_question(&replies).0, "concerns");
 }
 
 #[test]

@@ -129,6 +129,11 @@ fn outcomes_by_tier_day_and_night() {
             for (when, at) in [("day", DAY), ("night", NIGHT)] {
                 let at = parse_local(at).expect("time");
                 let shown = outcome(&engine, area, id, at);
+                let lines = dialogue::screen::lines(&shown);
+                assert!(
+                    lines <= dialogue::screen::MAX_LINES,
+                    "{area} {id} {when}: the outcome takes {lines} lines at 80 columns:\n{shown}"
+                );
                 text.push_str(&format!("=== {name}, {when} ({id})\n{shown}\n\n"));
             }
         }

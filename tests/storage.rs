@@ -341,8 +341,11 @@ mod deletion {
             before > 1,
             "sled keeps a copy per step ({before}), readable while the key lives"
         );
-        app.handle("terminal:local", Input::parse("/cancel"), at(1))
-            .unwrap_or_else(|e| panic!("{e}"));
+        // /cancel asks first; "yes" deletes.
+        for line in ["/cancel", "yes"] {
+            app.handle("terminal:local", Input::parse(line), at(1))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
         assert_eq!(findings(&data), (0, 0));
         Ok(())
     }
@@ -398,8 +401,10 @@ mod deletion {
             assert!(findings(&data).1 > 1, "{kind}: readable before");
             match kind {
                 "cancel" => {
-                    app.handle(key, Input::parse("/cancel"), at(1))
-                        .unwrap_or_else(|e| panic!("{e}"));
+                    for line in ["/cancel", "yes"] {
+                        app.handle(key, Input::parse(line), at(1))
+                            .unwrap_or_else(|e| panic!("{e}"));
+                    }
                 }
                 "delete" => {
                     let r = reference.clone().unwrap_or_else(|| panic!("finished"));

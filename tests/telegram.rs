@@ -618,13 +618,20 @@ async fn restart_mid_consultation(h: &mut Harness) {
     let dir = tempfile::tempdir().expect("temp dir");
     h.open(dir.path());
     h.set_time(at(2026, 11, 24, 10));
+    let rules = frontdoor::rules::load_embedded().expect("rules");
+    let answers = sample::answers(rules.area("stoke-on-trent").expect("stoke-on-trent"));
     h.say(SAM, "/start").await;
-    h.say(SAM, "no").await;
-    h.say(SAM, "stoke-on-trent").await;
-    let r = h.say(SAM, "Sam Fictional").await;
+    // Up to the caller's name (the concern, confirmed, and the child come first).
+    let name_at = answers
+        .iter()
+        .position(|a| a == "Sam Fictional")
+        .expect("the caller's name");
+    let mut r = h.say(SAM, &answers[0]).await;
+    for a in &answers[1..=name_at] {
+        r = h.say(SAM, a).await;
+    }
     assert!(all_text(&r).contains("role"), "{}", all_text(&r));
-    h.say(SAM, "Class teacher").await;
-    let r = h.say(SAM, "Example Primary School").await;
+    let r = h.say(SAM, "Class teacher at Example Primary School").await;
     assert!(
         all_text(&r).contains("phone number or email"),
         "{}",
@@ -637,7 +644,7 @@ async fn restart_mid_consultation(h: &mut Harness) {
     assert!(text.contains("Welcome back"), "{text}");
     assert!(text.contains("phone number or email"), "{text}");
     let r = h.say(SAM, "01632 960123").await;
-    assert!(all_text(&r).contains("relationship"), "{}", all_text(&r));
+    assert!(all_text(&r).contains("Do the parents"), "{}", all_text(&r));
     let r = h.say(SAM, "/summary").await;
     let text = all_text(&r);
     assert!(
@@ -645,22 +652,25 @@ async fn restart_mid_consultation(h: &mut Harness) {
         "{text}"
     );
     // The buttons on screen still work after a restart.
-    h.say(SAM, "Her class teacher since September").await;
     let r = h.say(SAM, "/start").await;
-    let (message, _) = keyboard(&r).expect("the safeguarding lead question has buttons");
+    let (message, _) = keyboard(&r).expect("the consent question has buttons");
     h.open(dir.path());
-    let r = h.press(SAM, &message, "c:yes").await;
+    let r = h.press(SAM, &message, "c:agreed").await;
     let text = all_text(&r);
-    assert!(text.contains("What is the child's name?"), "{text}");
+    assert!(text.contains("Who lives with the child"), "{text}");
     assert!(
         !text.contains("Welcome back") && !text.contains("expired"),
         "{text}"
     );
     // A second tap, or any older button, only gets a short notice: no message, nothing answered.
-    let r = h.press(SAM, &message, "c:no").await;
+    let r = h.press(SAM, &message, "c:refused").await;
     assert!(r.sent_messages.is_empty(), "{:?}", texts(&r));
     assert_eq!(r.answered_callback_queries.len(), 1);
     let r = h.say(SAM, "/summary").await;
-    assert!(all_text(&r).contains("Have you spoken to your safeguarding lead"));
-    assert!(all_text(&r).contains("Yes"), "{}", all_text(&r));
+    assert!(all_text(&r).contains("Do the parents or carers know"));
+    assert!(
+        all_text(&r).contains("they know and agree"),
+        "{}",
+        all_text(&r)
+    );
 }

@@ -44,7 +44,8 @@ fn answers() -> Vec<String> {
 fn a_full_consultation_in_the_terminal() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
-    let input = answers().join("\n") + "\n";
+    // The outcome fits one screen; the full record is on /record.
+    let input = answers().join("\n") + "\n/record\n";
     let (_, out) = run(&data, &input);
     let first_question = out
         .lines()
@@ -105,7 +106,7 @@ fn a_restart_resumes_at_the_same_question_with_answers_kept() {
         .expect("a question");
     assert_eq!(resumed, last_question);
     // The rest of the answers finish the consultation, with the earlier answers in the record.
-    let (_, out) = run(&data, &(rest.join("\n") + "\n"));
+    let (_, out) = run(&data, &(rest.join("\n") + "\n/record\n"));
     assert!(out.contains("Consultation record FD-"), "{out}");
     assert!(
         out.contains("Name: Sam Fictional") && out.contains("Name: Alex Example"),

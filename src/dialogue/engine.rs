@@ -19,7 +19,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 use super::answers::{self, Address, ChildAge, ContactDetail};
-use super::{Choice, Condition, Script, Step, StepKind};
+use super::{screen, Choice, Condition, Script, Step, StepKind};
 use crate::advice::{consent, next_steps};
 use crate::assess::{self, Assessment};
 use crate::contacts::{self, CallNow, Urgency};
@@ -68,8 +68,11 @@ pub enum Command {
     Back,
     /// The answers so far.
     Summary,
-    /// Delete this consultation and start again.
+    /// Delete this consultation and start again (asks to confirm first).
     Cancel,
+    /// Delete this consultation and start again without asking (a front end that has already
+    /// asked, e.g. Telegram's `/new` confirmation).
+    Restart,
     /// Quick advice on a concern without a consultation.
     Ask(String),
     /// Change the child's area (the other answers are kept).
@@ -346,6 +349,11 @@ pub struct Session {
     pub numbers: Vec<NumberGiven>,
     /// A `/ask` waiting for the caller to choose an area.
     pub pending_ask: Option<String>,
+    /// `/cancel` was typed and waits for the caller to confirm that every answer is deleted.
+    pub pending_cancel: bool,
+    /// How many times this conversation's consultation was cancelled: a new value means a new
+    /// consultation (the application then gives it a new storage key).
+    pub generation: u32,
     /// Set when the consultation has ended (the record's reference once the app gives one).
     pub finished: Option<String>,
 }
@@ -475,6 +483,24 @@ impl Engine {
                 }
             }
         }
+        if s.pending_cancel {
+            s.pending_cancel = false;
+            let confirmed = match &input {
+                Input::Command(Command::Cancel | Command::Restart) => true,
+                Input::Text(t) | Input::Choice(t) => answers::parse_yes_no(t) == Ok(true),
+                _ => false,
+            };
+            if confirmed {
+                self.cancel(&mut s, now, &mut out);
+                out.extend(self.prompt(&s, now, None));
+                return (s, out);
+            }
+            out.push(Reply::Say("Kept: nothing was deleted.".into()));
+            if matches!(input, Input::Text(_) | Input::Choice(_)) {
+                out.extend(self.prompt(&s, now, None));
+                return (s, out);
+            }
+        }
         if let Some(text) = s.pending_ask.take() {
             if let Input::Text(t) | Input::Choice(t) = &input {
                 if let Some(area) = self.resolve_area(t) {
@@ -509,6 +535,12 @@ impl Engine {
                 if stop {
                     return (s, out);
                 }
+                // After a command, the list of what was understood is not printed again: a
+                // short reminder with its buttons stands for it.
+                if !s.is_finished() {
+                    out.extend(self.prompt_after_command(&s, now));
+                }
+                return (s, out);
             }
             Input::Text(t) => return self.answer(s, t, false, now),
             Input::Choice(k) => return self.answer(s, k, true, now),
@@ -756,6 +788,11 @@ impl Engine {
                 out.push(Reply::Finished(Box::new(record)));
                 return Taken::Ok;
             }
+            ("child_age", Answer::Age(_)) => {
+                self.store(s, &id, answer);
+                self.reread_with_age(s, now, out);
+                return Taken::Ok;
+            }
             ("area", Answer::Choice(a)) => {
                 if s.area.as_deref() != Some(a.as_str()) {
                     s.area = Some(a.clone());
@@ -935,7 +972,7 @@ impl Engine {
                         | "yes these fit"
                         | "done"
                 ) {
-                    return self.confirm_concerns(s, step);
+                    return self.confirm_concerns(s, area, step, now, out);
                 }
                 if matches!(
                     n.as_str(),
@@ -1003,7 +1040,7 @@ impl Engine {
                         "done" | "that's all" | "nothing more" | "no more" | "go on" | "continue"
                     )
                 {
-                    return self.confirm_concerns(s, step);
+                    return self.confirm_concerns(s, area, step, now, out);
                 }
                 if answers::is_dont_know(t) {
                     return Taken::Hint("Please say in your own words what you have seen or heard that worries you: even a little helps.".into());
@@ -1223,7 +1260,16 @@ impl Engine {
 
     /// The caller confirmed what was understood: the follow-up question next when the
     /// understanding was unsure, else the concerns are done.
-    fn confirm_concerns(&self, s: &mut Session, step: &Step) -> Taken {
+    fn confirm_concerns(
+        &self,
+        s: &mut Session,
+        area: &Area,
+        step: &Step,
+        now: NaiveDateTime,
+        out: &mut Vec<Reply>,
+    ) -> Taken {
+        let _ = area;
+        out.push(Reply::Say(self.first_advice(s, now)));
         // Asked only about a need the caller kept, and never when a red flag already gives the
         // top tier.
         let ask = s.concerns.follow_up.as_ref().is_some_and(|f| {
@@ -1684,39 +1730,62 @@ impl Engine {
 
     fn outcome(&self, mut s: Session, now: NaiveDateTime) -> (Session, Vec<Reply>) {
         let record = self.record(&mut s, now, true);
-        let mut t = String::new();
         let child = if record.child.name.is_empty() {
             "the child".to_string()
         } else {
             record.child.name.clone()
         };
-        let _ = writeln!(t, "Outcome for {child}:");
-        if record.immediate_danger || record.outcome.as_ref().is_some_and(|o| o.immediate) {
-            let _ = writeln!(t, "IMMEDIATE PROTECTION: if the child is in danger now, call 999 first, then the front door.");
-        }
-        let _ = writeln!(t, "Level of need: {}", record.level_phrase());
-        if let Some(o) = &record.outcome {
-            let _ = writeln!(t, "What to do: {}", o.action);
-            let _ = writeln!(t, "Why: {} (source {})", o.rule, o.source);
-        } else if !record.immediate_danger {
-            let _ = writeln!(t, "What to do: no indicator was confirmed, so I cannot suggest a level. Talk your concern through with the front door; they will advise.");
-        }
-        if let Some(first) = record.consent.guidance.first() {
-            let _ = writeln!(t, "Consent: {first}");
-        }
-        for r in &record.consent.required {
-            let _ = writeln!(t, "Consent, required: {r}");
-        }
-        if !record.call_now_reason.is_empty() {
-            let _ = writeln!(t, "Who to call: {}", record.call_now_reason);
-        }
-        for step in &record.next_steps {
-            let _ = writeln!(t, "Next: {step}");
-        }
-        let mut out = vec![Reply::Say(t.trim_end().to_string())];
+        let text = screen::advice(
+            &record,
+            &format!("Outcome for {child}"),
+            "The full record: /record (and saved as a file with /export).",
+        );
+        let mut out = vec![Reply::Say(text)];
         s.finished = Some(String::new());
         out.push(Reply::Finished(Box::new(record)));
         (s, out)
+    }
+
+    /// The first advice, as soon as the concern is confirmed: the level, what to do, consent and
+    /// the number to call now, on one screen. The numbers given are noted.
+    fn first_advice(&self, s: &mut Session, now: NaiveDateTime) -> String {
+        let record = self.record(s, now, true);
+        screen::advice(
+            &record,
+            "First advice (you can call now; the rest of the questions are for the record)",
+            "Now a few questions for the record and the call (\"don't know\" is fine where offered).",
+        )
+    }
+
+    /// After the child's age is given: the concern read again with it. The tier only goes up;
+    /// when it does (or immediate protection is now called for), the caller is told at once.
+    fn reread_with_age(&self, s: &mut Session, now: NaiveDateTime, out: &mut Vec<Reply>) {
+        let Some(area) = s.area.as_deref().and_then(|a| self.rules.area(a)) else {
+            return;
+        };
+        if s.concerns.messages.is_empty() {
+            return;
+        }
+        let text = s.concerns.messages.join("\n");
+        let Some(a) = self.assess(s, area, &text, now) else {
+            return;
+        };
+        let (before, was_immediate) = (s.concerns.tier, s.concerns.immediate);
+        s.concerns.tier = before.max(a.tier);
+        s.concerns.immediate |= a.immediate;
+        for f in &a.reading.red_flags {
+            if !s.concerns.red_flags.contains(&f.name) {
+                s.concerns.red_flags.push(f.name.clone());
+            }
+        }
+        if s.concerns.tier > before || (s.concerns.immediate && !was_immediate) {
+            let record = self.record(s, now, true);
+            out.push(Reply::Say(screen::advice(
+                &record,
+                "With the child's age, the advice changes",
+                "The questions go on below.",
+            )));
+        }
     }
 
     /// The level of need for the concerns: the understanding's tier for the caller's words
@@ -2148,12 +2217,26 @@ impl Engine {
                 }
                 None => {}
             },
+            Command::Restart => self.cancel(s, now, out),
             Command::Cancel => {
-                let fixed = s.fixed_area.clone();
-                *s = self.new_session(now, fixed.as_deref());
-                out.push(Reply::Say(
-                    "Cancelled: this consultation's answers are deleted. Starting again.".into(),
-                ));
+                if s.order.is_empty() && s.concerns.messages.is_empty() {
+                    self.cancel(s, now, out);
+                } else {
+                    s.pending_cancel = true;
+                    out.push(Reply::Ask(Question {
+                        step: "cancel".into(),
+                        section: "Cancel".into(),
+                        progress: None,
+                        text: "Delete every answer of this consultation and start again? (Records already made are kept.)".into(),
+                        choices: vec![
+                            choice("yes", "Yes, delete and start again"),
+                            choice("no", "No, keep my answers"),
+                        ],
+                        dont_know: false,
+                        hint: None,
+                    }));
+                    return true;
+                }
             }
             Command::Ask(text) => {
                 if text.trim().is_empty() {
@@ -2194,6 +2277,42 @@ impl Engine {
             ))),
         }
         s.is_finished()
+    }
+
+    /// Deletes this consultation's answers and starts again (a new generation).
+    fn cancel(&self, s: &mut Session, now: NaiveDateTime, out: &mut Vec<Reply>) {
+        let fixed = s.fixed_area.clone();
+        let generation = s.generation.wrapping_add(1);
+        *s = self.new_session(now, fixed.as_deref());
+        s.generation = generation;
+        out.push(Reply::Say(
+            "Cancelled: this consultation's answers are deleted. Starting again.".into(),
+        ));
+    }
+
+    /// The question again after a command; the list of what was understood is not repeated
+    /// (only a one-line reminder with its choices).
+    fn prompt_after_command(&self, s: &Session, now: NaiveDateTime) -> Vec<Reply> {
+        let at_confirm = s.concerns.stage == ConcernStage::Confirm
+            && !s.concerns.candidates.is_empty()
+            && self
+                .current(s, now)
+                .is_some_and(|st| st.kind == StepKind::Concerns);
+        if !at_confirm {
+            return self.prompt(s, now, None);
+        }
+        vec![Reply::Ask(Question {
+            step: "concerns".into(),
+            section: "Your concerns".into(),
+            progress: None,
+            text: "Back to what I understood (shown above): \"yes\" to confirm, \"drop 2\" to remove one, or more words to add.".into(),
+            choices: vec![
+                choice("confirm", "Yes, these fit"),
+                choice("none", "None of these fit"),
+            ],
+            dont_know: false,
+            hint: None,
+        })]
     }
 
     /// Quick advice on a concern without a consultation: what was understood (in the area's

@@ -9,6 +9,7 @@ pub mod answers;
 pub mod clean;
 pub mod engine;
 pub mod sample;
+pub mod screen;
 
 use std::collections::HashSet;
 use std::fmt;

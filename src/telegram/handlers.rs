@@ -266,7 +266,7 @@ async fn on_press(turn: &mut Turn<'_>, query: &CallbackQuery) -> Result<(), Fail
         return Ok(());
     }
     let input = match action {
-        Action::NewConfirm => Input::Command(Command::Cancel),
+        Action::NewConfirm => Input::Command(Command::Restart),
         Action::NewKeep => Input::Start,
         Action::Choice(k) => Input::Choice(k),
         Action::Number(n) => Input::Text(n.to_string()),
