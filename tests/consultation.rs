@@ -491,7 +491,8 @@ fn bad_answers_at_every_kind_of_question_are_asked_again() {
     bad("R2D2", "child_name", "digits");
     good("Robin Example", "child_name");
     bad("31/02/2019", "child_age", "not a date");
-    bad("40", "child_age", "older than 18");
+    bad("40", "child_age", "18 or older");
+    bad("18", "child_age", "18 or older");
     bad("unborn", "child_age", "due date");
     good("12/05/2017", "child_age");
     bad("12 Example Road", "address", "postcode");

@@ -8,6 +8,8 @@
 use std::fmt;
 
 use chrono::{Datelike, Months, NaiveDate};
+
+use super::Choice;
 use serde::{Deserialize, Serialize};
 
 /// Why an answer could not be taken, and what would do instead.
@@ -111,6 +113,82 @@ pub fn parse_follow_up(
         },
     };
     Ok((t.to_string(), worrying))
+}
+
+/// A confirmation: `Some(true)` for yes ("yes", "ok", "correct", "confirm", "done", a button's
+/// "confirm"), `Some(false)` for none ("none", "no", "none of these fit"), else `None`.
+pub fn parse_confirm(text: &str) -> Option<bool> {
+    match normalise(text).as_str() {
+        "yes"
+        | "y"
+        | "confirm"
+        | "confirmed"
+        | "correct"
+        | "ok"
+        | "okay"
+        | "that's right"
+        | "right"
+        | "yes these fit"
+        | "yes show the outcome"
+        | "done" => Some(true),
+        "none" | "no" | "none of these" | "none of these fit" | "none fit" => Some(false),
+        _ => None,
+    }
+}
+
+/// A choice's key from a number, the key itself, or the label's words.
+pub fn resolve_choice(choices: &[Choice], text: &str) -> Option<String> {
+    let n = normalise(text);
+    if n.is_empty() {
+        return None;
+    }
+    if let Ok(i) = n.parse::<usize>() {
+        return i
+            .checked_sub(1)
+            .and_then(|i| choices.get(i))
+            .map(|c| c.key.clone());
+    }
+    if let Some(c) = choices
+        .iter()
+        .find(|c| c.key == text.trim() || c.key == n || normalise(&c.label) == n)
+    {
+        return Some(c.key.clone());
+    }
+    if n.len() >= 3 {
+        let starts: Vec<&Choice> = choices
+            .iter()
+            .filter(|c| normalise(&c.label).starts_with(&n))
+            .collect();
+        if starts.len() == 1 {
+            return Some(starts[0].key.clone());
+        }
+    }
+    // Common ways of saying the consent and yes/no choices.
+    let synonyms: &[(&str, &[&str])] = &[
+        ("yes", &["y", "yeah", "yep"]),
+        ("no", &["n", "nope", "not yet"]),
+        (
+            "agreed",
+            &["agreed", "they agree", "consent given", "yes they agree"],
+        ),
+        ("refused", &["refused", "they refused", "consent refused"]),
+        ("not_yet", &["not asked", "not yet", "not yet asked"]),
+        ("not_sought", &["not sought", "would put the child at risk"]),
+        ("i_am", &["i am", "me", "i am the dsl", "i'm the dsl"]),
+    ];
+    synonyms
+        .iter()
+        .filter(|(_, words)| words.contains(&n.as_str()))
+        .find_map(|(key, _)| choices.iter().find(|c| c.key == *key))
+        .map(|c| c.key.clone())
+}
+
+/// `text` after one of `words` (a whole word at its start), if it starts with one.
+pub fn strip_word<'t>(text: &'t str, words: &[&str]) -> Option<&'t str> {
+    words.iter().find_map(|w| {
+        text.strip_prefix(w)
+            .filter(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
+    })
 }
 
 /// Short free text: not empty, not enormous.
@@ -290,6 +368,17 @@ pub enum ChildAge {
         /// Months.
         months: u8,
     },
+    /// Under a year, in days ("3 weeks", "2 days", "newborn" = 0).
+    Days {
+        /// Days.
+        days: u16,
+    },
+    /// A school year, which is an age range: Reception (0) is 4-5, Year 1 is 5-6 ... Year 13
+    /// is 17-18 (England and Wales).
+    SchoolYear {
+        /// The year group (0 for Reception).
+        year: u8,
+    },
     /// Not yet born.
     Unborn {
         /// The due date.
@@ -304,6 +393,9 @@ impl ChildAge {
             ChildAge::Born { dob } => today.years_since(*dob),
             ChildAge::Years { years } => Some(u32::from(*years)),
             ChildAge::Months { months } => Some(u32::from(*months) / 12),
+            ChildAge::Days { days } => Some(u32::from(*days) / 365),
+            // The youngest age in the year group: the safe side for how vulnerable the child is.
+            ChildAge::SchoolYear { year } => Some(u32::from(*year) + 4),
             ChildAge::Unborn { .. } => None,
         }
     }
@@ -326,6 +418,16 @@ impl ChildAge {
             ChildAge::Months { months } => {
                 format!("{months} month{} old", if *months == 1 { "" } else { "s" })
             }
+            ChildAge::Days { days: 0 } => "newborn".into(),
+            ChildAge::Days { days } if days % 7 == 0 => {
+                let w = days / 7;
+                format!("{w} week{} old", if w == 1 { "" } else { "s" })
+            }
+            ChildAge::Days { days } => {
+                format!("{days} day{} old", if *days == 1 { "" } else { "s" })
+            }
+            ChildAge::SchoolYear { year: 0 } => "Reception (age 4-5)".into(),
+            ChildAge::SchoolYear { year } => format!("Year {year} (age {}-{})", year + 4, year + 5),
             ChildAge::Unborn { due } => format!("unborn, due {}", due.format("%d/%m/%Y")),
         }
     }
@@ -428,6 +530,43 @@ fn capitalise(s: &str) -> String {
 }
 
 /// A date of birth, an age (0-18, or months or weeks for a baby), or unborn with a due date.
+/// A school year group: "Year 4", "Y10", "yr 6", "year r", "reception". `Some(None)` when it
+/// looks like a year group but the number is not one.
+fn school_year(t: &str) -> Option<Option<u8>> {
+    if matches!(t, "reception" | "year r" | "yr r" | "y r") {
+        return Some(Some(0));
+    }
+    let rest = ["year ", "year", "yr ", "yr", "y ", "y"]
+        .iter()
+        .find_map(|p| t.strip_prefix(p))?;
+    let rest = rest.trim();
+    if rest.is_empty() || !rest.chars().all(|c| c.is_ascii_digit()) || rest.len() > 2 {
+        return None;
+    }
+    Some(rest.parse().ok())
+}
+
+/// "15yo" -> "15 yo", "3weeks" -> "3 weeks": a space between a number and an age unit joined
+/// to it (dates such as "12th may" are left alone).
+fn split_number_units(t: &str) -> String {
+    const UNITS: &[&str] = &[
+        "yo", "y", "yr", "yrs", "year", "years", "m", "mo", "mth", "mths", "month", "months", "w",
+        "wk", "wks", "week", "weeks", "d", "day", "days",
+    ];
+    t.split(' ')
+        .map(|w| {
+            let digits = w.chars().take_while(|c| c.is_ascii_digit()).count();
+            let (n, unit) = w.split_at(digits);
+            if digits > 0 && UNITS.contains(&unit) {
+                format!("{n} {unit}")
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub fn parse_child_age(text: &str, today: NaiveDate) -> Result<ChildAge, Hint> {
     let t = normalise(text);
     if t.is_empty() {
@@ -443,6 +582,22 @@ pub fn parse_child_age(text: &str, today: NaiveDate) -> Result<ChildAge, Hint> {
     {
         return parse_due(&t, today);
     }
+    if matches!(
+        t.as_str(),
+        "newborn" | "new born" | "new-born" | "a newborn" | "just born" | "born today"
+    ) {
+        return Ok(ChildAge::Days { days: 0 });
+    }
+    if let Some(year) = school_year(&t) {
+        return match year {
+            Some(y) if y <= 13 => Ok(ChildAge::SchoolYear { year: y }),
+            _ => Err(hint(
+                "School years run from Reception to Year 13. Please give the year group (e.g. Year 4), an age or a date of birth.",
+            )),
+        };
+    }
+    // "15yo", "3weeks": a number joined to its unit.
+    let t = split_number_units(&t);
     // A bare number, or "8 years", "age 8", "8 yrs old", "3 months", "6 weeks".
     let words: Vec<&str> = t
         .split(|c: char| c.is_whitespace() || c == '-')
@@ -465,17 +620,17 @@ pub fn parse_child_age(text: &str, today: NaiveDate) -> Result<ChildAge, Hint> {
         });
         return match unit.map(|u| u.trim_end_matches('s')) {
             None | Some("year") | Some("yr") | Some("y") | Some("yo") | Some("year old") => {
-                if n > 18 {
+                if n >= 18 {
                     Err(hint(format!(
-                        "{n} is older than 18: the front door works with children and young people under 18. Please check the age, or give the date of birth."
+                        "{n} is 18 or older: the front door works with children and young people under 18. Please check the age, or give the date of birth."
                     )))
                 } else {
                     Ok(ChildAge::Years { years: n as u8 })
                 }
             }
             Some("month") | Some("mth") | Some("mo") | Some("m") => {
-                if n / 12 > 18 {
-                    Err(hint("That is older than 18. Please check the age."))
+                if n / 12 >= 18 {
+                    Err(hint("That is 18 or older. Please check the age."))
                 } else if n >= 24 {
                     Ok(ChildAge::Years { years: (n / 12) as u8 })
                 } else {
@@ -486,6 +641,8 @@ pub fn parse_child_age(text: &str, today: NaiveDate) -> Result<ChildAge, Hint> {
                 let days = if unit.is_some_and(|u| u.starts_with('w')) { n * 7 } else { n };
                 if days > 730 {
                     Err(hint("Please give the age in years or months, or the date of birth."))
+                } else if days < 365 {
+                    Ok(ChildAge::Days { days: days as u16 })
                 } else {
                     Ok(ChildAge::Months { months: (days / 30) as u8 })
                 }
@@ -508,7 +665,7 @@ pub fn parse_child_age(text: &str, today: NaiveDate) -> Result<ChildAge, Hint> {
         )));
     }
     match today.years_since(dob) {
-        Some(y) if y >= 19 => Err(hint(format!(
+        Some(y) if y >= 18 => Err(hint(format!(
             "A child born on {} would be {y} now: the front door works with children and young people under 18. Please check the year.",
             dob.format("%d/%m/%Y")
         ))),
@@ -689,11 +846,11 @@ mod tests {
         );
         assert_eq!(
             parse_child_age("6 weeks", today()),
-            Ok(ChildAge::Months { months: 1 })
+            Ok(ChildAge::Days { days: 42 })
         );
         assert!(parse_child_age("40", today())
             .err()
-            .is_some_and(|h| h.0.contains("older than 18")));
+            .is_some_and(|h| h.0.contains("18 or older")));
         assert!(parse_child_age("12/05/1990", today())
             .err()
             .is_some_and(|h| h.0.contains("under 18")));
@@ -701,6 +858,40 @@ mod tests {
             .err()
             .is_some_and(|h| h.0.contains("future")));
         assert!(parse_child_age("soon", today()).is_err());
+    }
+
+    #[test]
+    fn school_years_weeks_days_newborn_and_18() {
+        let age = |t: &str| parse_child_age(t, today());
+        assert_eq!(age("Year 4"), Ok(ChildAge::SchoolYear { year: 4 }));
+        assert_eq!(age("Y10"), Ok(ChildAge::SchoolYear { year: 10 }));
+        assert_eq!(age("yr 6"), Ok(ChildAge::SchoolYear { year: 6 }));
+        assert_eq!(age("Reception"), Ok(ChildAge::SchoolYear { year: 0 }));
+        assert!(age("Year 14").is_err());
+        assert_eq!(
+            ChildAge::SchoolYear { year: 4 }.describe(today()),
+            "Year 4 (age 8-9)"
+        );
+        assert_eq!(ChildAge::SchoolYear { year: 4 }.years_on(today()), Some(8));
+        assert_eq!(age("3 weeks"), Ok(ChildAge::Days { days: 21 }));
+        assert_eq!(age("2 days"), Ok(ChildAge::Days { days: 2 }));
+        assert_eq!(ChildAge::Days { days: 21 }.describe(today()), "3 weeks old");
+        assert_eq!(ChildAge::Days { days: 2 }.describe(today()), "2 days old");
+        assert_eq!(age("newborn"), Ok(ChildAge::Days { days: 0 }));
+        assert_eq!(ChildAge::Days { days: 0 }.describe(today()), "newborn");
+        assert_eq!(age("15yo"), Ok(ChildAge::Years { years: 15 }));
+        assert_eq!(age("3weeks"), Ok(ChildAge::Days { days: 21 }));
+        assert_eq!(age("17"), Ok(ChildAge::Years { years: 17 }));
+        for grown in ["18", "19", "18yo"] {
+            assert!(
+                age(grown)
+                    .err()
+                    .is_some_and(|h| h.0.contains("18 or older")),
+                "{grown}"
+            );
+        }
+        // "8 y" is still 8 years.
+        assert_eq!(age("8 y"), Ok(ChildAge::Years { years: 8 }));
     }
 
     #[test]
