@@ -32,6 +32,9 @@ pub struct Record {
     pub caller: Caller,
     /// The child and family.
     pub child: Child,
+    /// Other children in the same consultation (name, age, setting).
+    #[serde(default)]
+    pub other_children: Vec<Child>,
     /// The concerns in the caller's words, one entry per message.
     pub concerns: Vec<String>,
     /// The indicators the caller confirmed.
@@ -103,6 +106,9 @@ pub struct Child {
     pub professionals: String,
     /// What has been tried.
     pub tried: String,
+    /// School, nursery or other setting.
+    #[serde(default)]
+    pub setting: String,
 }
 
 /// A confirmed indicator, in the area's words.
@@ -327,6 +333,7 @@ impl Record {
         heading(&mut out, "Child and family");
         field(&mut out, "Name", &self.child.name);
         field(&mut out, "Date of birth or age", &self.child.age);
+        optional(&mut out, "School or setting", &self.child.setting);
         field(&mut out, "Address", &self.child.address);
         field(&mut out, "Household and siblings", &self.child.household);
         optional(&mut out, "Language and interpreter", &self.child.language);
@@ -336,6 +343,13 @@ impl Record {
             &self.child.professionals,
         );
         optional(&mut out, "What has been tried", &self.child.tried);
+
+        for (i, c) in self.other_children.iter().enumerate() {
+            heading(&mut out, &format!("Another child ({})", i + 2));
+            field(&mut out, "Name", &c.name);
+            field(&mut out, "Date of birth or age", &c.age);
+            optional(&mut out, "School or setting", &c.setting);
+        }
 
         heading(&mut out, "Concerns in the caller's words");
         if self.concerns.is_empty() {
@@ -474,6 +488,7 @@ mod tests {
                 name: "Alex *Example*".into(),
                 ..Child::default()
             },
+            other_children: vec![],
             concerns: vec!["He is often late".into()],
             indicators: vec![ConfirmedIndicator {
                 id: "edu-2".into(),

@@ -140,7 +140,7 @@ fn said(replies: &[Reply]) -> String {
 }
 
 /// The steps after the concerns on the routine path (consent missing adds its reason).
-const AFTER_CONCERNS: [&str; 11] = [
+const AFTER_CONCERNS: [&str; 10] = [
     "child_name",
     "child_age",
     "address",
@@ -151,7 +151,6 @@ const AFTER_CONCERNS: [&str; 11] = [
     "consent_reason",
     "household",
     "strengths",
-    "child_view",
 ];
 
 /// The answers of a routine consultation, by step id.
@@ -421,7 +420,6 @@ fn back_corrects_the_last_answer_and_summary_corrects_any() {
             "consent",
             "household",
             "strengths",
-            "child_view",
         ] {
             lines.push(answers[step].clone());
         }
@@ -510,7 +508,6 @@ fn bad_answers_at_every_kind_of_question_are_asked_again() {
     good("don't know", "household");
     bad(&"x".repeat(1500), "strengths", "longer than");
     good("Keen dad", "strengths");
-    good("don't know", "child_view");
     // Every answer is kept.
     let summary = said(&h.send("/summary"));
     for kept in [

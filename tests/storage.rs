@@ -34,6 +34,7 @@ fn record(n: usize, child: &str) -> Record {
         concerns: vec![format!("{child} has been late most mornings")],
         indicators: vec![],
         follow_ups: vec![],
+        other_children: vec![],
         strengths: String::new(),
         consent: ConsentInfo::default(),
         outcome: None,

@@ -85,6 +85,8 @@ pub enum Command {
     Ask(String),
     /// Change the child's area (the other answers are kept).
     Area,
+    /// Add another child to this consultation (name, age, setting).
+    Child,
     /// A command the bot does not know.
     Unknown(String),
 }
@@ -112,6 +114,7 @@ impl Input {
             "cancel" => Command::Cancel,
             "ask" => Command::Ask(arg.to_string()),
             "area" => Command::Area,
+            "child" | "children" | "another" => Command::Child,
             _ => Command::Unknown(format!("/{word}")),
         })
     }
@@ -357,6 +360,10 @@ pub struct Session {
     pub numbers: Vec<NumberGiven>,
     /// A `/ask` waiting for the caller to choose an area.
     pub pending_ask: Option<String>,
+    /// Other children of this consultation, added with `/child`.
+    pub children: Vec<OtherChild>,
+    /// Which question about another child is being asked (0 name, 1 age, 2 setting).
+    pub adding_child: Option<u8>,
     /// `/cancel` was typed and waits for the caller to confirm that every answer is deleted.
     pub pending_cancel: bool,
     /// How many times this conversation's consultation was cancelled: a new value means a new
@@ -364,6 +371,18 @@ pub struct Session {
     pub generation: u32,
     /// Set when the consultation has ended (the record's reference once the app gives one).
     pub finished: Option<String>,
+}
+
+/// Another child of the same consultation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OtherChild {
+    /// Name.
+    pub name: String,
+    /// Date of birth or age (none when not known).
+    pub age: Option<ChildAge>,
+    /// School, nursery or other setting.
+    pub setting: String,
 }
 
 impl Session {
@@ -509,6 +528,13 @@ impl Engine {
                 return (s, out);
             }
         }
+        if s.adding_child.is_some() {
+            if let Input::Text(t) | Input::Choice(t) = &input {
+                let t = t.clone();
+                self.child_answer(&mut s, &t, now, &mut out);
+                return (s, out);
+            }
+        }
         if let Some(text) = s.pending_ask.take() {
             if let Input::Text(t) | Input::Choice(t) = &input {
                 if let Some(area) = self.resolve_area(t) {
@@ -564,7 +590,7 @@ impl Engine {
     }
 }
 
-const HELP: &str = "Answer each question in words, or by the number of a choice. Commands, at any point: /urgent who to call right now; /contacts every number for the area; /why why I ask this question; /back change the last answer; /summary your answers so far; /area change the child's area; /cancel delete this consultation and start again; /ask <concern> quick advice without a consultation; /help this message.";
+const HELP: &str = "Answer each question in words, or by the number of a choice. Commands, at any point: /urgent who to call right now; /contacts every number for the area; /why why I ask this question; /back change the last answer; /summary your answers so far; /area change the child's area; /child add another child; /cancel delete this consultation and start again (asks first); /ask <concern> quick advice without a consultation; /help this message.";
 
 fn choice(key: &str, label: &str) -> Choice {
     Choice {

@@ -31,7 +31,6 @@ pub fn answers(area: &Area) -> Vec<String> {
         "1",
         "Mum and a brother aged 4; English, no interpreter needed; the school nurse",
         "A warm relationship with mum, who comes to every parents' evening; extra reading support",
-        "don't know",
         "yes",
     ]
     .iter()

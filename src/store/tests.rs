@@ -81,6 +81,7 @@ fn record_named(reference: &str, child: &str) -> Record {
         concerns: vec![format!("{child} is often late")],
         indicators: vec![],
         follow_ups: vec![],
+        other_children: vec![],
         strengths: String::new(),
         consent: ConsentInfo::default(),
         outcome: None,

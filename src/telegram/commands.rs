@@ -26,6 +26,7 @@ pub(super) async fn command(turn: &mut Turn<'_>, word: &str, arg: String) -> Res
         "area" => Some(Command::Area),
         "back" => Some(Command::Back),
         "summary" => Some(Command::Summary),
+        "child" => Some(Command::Child),
         "cancel" => Some(Command::Cancel),
         "record" => return record(turn, &arg).await,
         "delete" => return delete(turn, &arg).await,

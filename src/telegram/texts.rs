@@ -14,6 +14,7 @@ const MENU: &[(&str, &str)] = &[
     ("back", "Change your last answer"),
     ("why", "Why I ask the current question"),
     ("summary", "Your answers so far"),
+    ("child", "Add another child to this consultation"),
     ("cancel", "Delete this consultation and start again"),
     (
         "record",
@@ -48,6 +49,7 @@ Answer with the buttons or by typing. Commands:
 /back change your last answer
 /why why I ask the current question
 /summary your answers so far
+/child add another child to this consultation
 /cancel delete this consultation and start again
 /record [REF] your consultation record, as a Markdown file
 /delete REF delete one of your records

@@ -131,6 +131,11 @@ impl Engine {
                 None => {}
             },
             Command::Restart => self.cancel(s, now, out),
+            Command::Child => {
+                s.adding_child = Some(0);
+                out.push(Reply::Ask(self.child_question(s, None)));
+                return true;
+            }
             Command::Cancel => {
                 if s.order.is_empty() && s.concerns.messages.is_empty() {
                     self.cancel(s, now, out);
@@ -190,6 +195,101 @@ impl Engine {
             ))),
         }
         s.is_finished()
+    }
+
+    /// The question about another child being added.
+    pub(super) fn child_question(&self, s: &Session, hint: Option<String>) -> Question {
+        let n = s.children.len() + 2;
+        let (text, dont_know) = match s.adding_child {
+            Some(1) => ("What is this child's date of birth, or their age?", true),
+            Some(2) => (
+                "Which school, nursery or setting does this child attend?",
+                true,
+            ),
+            _ => ("What is the other child's name?", false),
+        };
+        Question {
+            step: "other_child".into(),
+            section: format!("Child {n}"),
+            progress: None,
+            text: text.into(),
+            choices: vec![],
+            dont_know,
+            hint,
+        }
+    }
+
+    /// An answer about another child: name, then age, then setting; then back to where the
+    /// consultation was.
+    pub(super) fn child_answer(
+        &self,
+        s: &mut Session,
+        text: &str,
+        now: NaiveDateTime,
+        out: &mut Vec<Reply>,
+    ) {
+        let stage = s.adding_child.unwrap_or(0);
+        let dont_know = answers::is_dont_know(text) || text.trim() == "dk";
+        match stage {
+            0 => match answers::parse_name(text) {
+                Ok(name) => {
+                    s.children.push(OtherChild {
+                        name,
+                        ..OtherChild::default()
+                    });
+                    s.adding_child = Some(1);
+                }
+                Err(h) => {
+                    out.push(Reply::Ask(self.child_question(s, Some(h.0))));
+                    return;
+                }
+            },
+            1 => {
+                if !dont_know {
+                    match answers::parse_child_age(text, now.date()) {
+                        Ok(age) => {
+                            if let Some(c) = s.children.last_mut() {
+                                c.age = Some(age);
+                            }
+                        }
+                        Err(h) => {
+                            out.push(Reply::Ask(self.child_question(s, Some(h.0))));
+                            return;
+                        }
+                    }
+                }
+                s.adding_child = Some(2);
+            }
+            _ => {
+                if !dont_know {
+                    match answers::parse_text(text) {
+                        Ok(t) => {
+                            if let Some(c) = s.children.last_mut() {
+                                c.setting = t;
+                            }
+                        }
+                        Err(h) => {
+                            out.push(Reply::Ask(self.child_question(s, Some(h.0))));
+                            return;
+                        }
+                    }
+                }
+                s.adding_child = None;
+                let name = s
+                    .children
+                    .last()
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default();
+                out.push(Reply::Say(format!(
+                    "Added {name} to this consultation. /child adds another."
+                )));
+                if !s.is_finished() {
+                    out.extend(self.prompt(s, now, None));
+                }
+                return;
+            }
+        }
+        out.push(Reply::Ask(self.child_question(s, None)));
     }
 
     /// Deletes this consultation's answers and starts again (a new generation).

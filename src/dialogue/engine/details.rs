@@ -210,6 +210,28 @@ impl Engine {
                 Ok(t) => Answer::Text(t),
                 Err(h) => return Taken::Hint(h.0),
             },
+            StepKind::Name if id == "child_name" => {
+                // "Alex Example, Example Primary": the name, then the school or setting.
+                let (name, setting) = match text.split_once(',') {
+                    Some((n, rest)) if !rest.trim().is_empty() => (n, Some(rest.trim())),
+                    _ => (text, None),
+                };
+                match answers::parse_name(name) {
+                    Ok(t) => {
+                        match setting.map(answers::parse_text) {
+                            Some(Ok(st)) => {
+                                s.answers.insert("child_setting".into(), Answer::Text(st));
+                            }
+                            Some(Err(h)) => return Taken::Hint(h.0),
+                            None => {
+                                s.answers.remove("child_setting");
+                            }
+                        }
+                        Answer::Text(t)
+                    }
+                    Err(h) => return Taken::Hint(h.0),
+                }
+            }
             StepKind::Name => match answers::parse_name(text) {
                 Ok(t) => Answer::Text(t),
                 Err(h) => return Taken::Hint(h.0),

@@ -21,6 +21,25 @@ impl Engine {
             .collect()
     }
 
+    /// The other children, one line each (not numbered: `/child` adds one).
+    fn other_children_lines(&self, s: &Session, now: NaiveDateTime) -> Vec<String> {
+        s.children
+            .iter()
+            .map(|c| {
+                let age = c
+                    .age
+                    .as_ref()
+                    .map_or("age not known".into(), |a| a.describe(now.date()));
+                let setting = if c.setting.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", c.setting)
+                };
+                format!("Another child: {}, {age}{setting}", c.name)
+            })
+            .collect()
+    }
+
     pub(super) fn summary_text(&self, s: &Session, now: NaiveDateTime) -> String {
         let lines = self.summary_lines(s, now);
         if lines.is_empty() {
@@ -29,6 +48,9 @@ impl Engine {
         let mut t = String::from("Your answers so far:\n");
         for (i, (_, line)) in lines.iter().enumerate() {
             let _ = writeln!(t, "{}. {line}", i + 1);
+        }
+        for line in self.other_children_lines(s, now) {
+            let _ = writeln!(t, "   {line}");
         }
         t.trim_end().to_string()
     }
@@ -437,7 +459,21 @@ impl Engine {
                 language: self.answer_text(s, "language", now),
                 professionals: self.answer_text(s, "professionals", now),
                 tried: self.answer_text(s, "tried", now),
+                setting: self.answer_text(s, "child_setting", now),
             },
+            other_children: s
+                .children
+                .iter()
+                .map(|c| record::Child {
+                    name: c.name.clone(),
+                    age: c
+                        .age
+                        .as_ref()
+                        .map_or("don't know".into(), |a| a.describe(now.date())),
+                    setting: c.setting.clone(),
+                    ..record::Child::default()
+                })
+                .collect(),
             concerns: s.concerns.messages.clone(),
             indicators: area
                 .map(|area| {
