@@ -27,6 +27,13 @@ pub fn chat() -> Result<ExitCode> {
         .with_context(|| format!("starting with data in {}", dir.display()))?;
     crate::records_cli::report_problems(app.store());
     let _service = crate::records_cli::serve(app.store().clone(), config)?;
+    // Ctrl-C: every answer is already on disk (each is flushed before the next question is
+    // shown), so say so rather than vanish. A stale records socket is removed at the next start.
+    ctrlc::set_handler(|| {
+        println!("\n\n(Stopped with Ctrl-C. {})", terminal::SAVED);
+        std::process::exit(130);
+    })
+    .context("setting the Ctrl-C handler")?;
     let stdin = std::io::stdin();
     let options = terminal::Options {
         echo: !stdin.is_terminal(),

@@ -13,6 +13,10 @@ use crate::app::{App, AppError};
 use crate::dialogue::engine::{MatchList, Question};
 use crate::dialogue::{Input, Reply};
 
+/// What the terminal says when it stops: nothing answered is lost.
+pub const SAVED: &str =
+    "Your answers are saved; run frontdoor again to carry on where you left off.";
+
 /// The conversation key of the terminal.
 pub const TERMINAL_KEY: &str = "terminal:local";
 
@@ -73,7 +77,7 @@ pub fn run<R: BufRead, W: Write>(
         let replies = step(app, key, Input::parse(line), clock(), &mut output)?;
         write_replies(&mut output, &replies)?;
     }
-    writeln!(output, "\n(End of input. Your answers are saved; run frontdoor again to carry on where you left off.)")?;
+    writeln!(output, "\n(End of input. {SAVED})")?;
     output.flush()?;
     Ok(())
 }
