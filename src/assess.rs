@@ -51,7 +51,7 @@ pub fn assess<'a>(
     at: NaiveDateTime,
 ) -> Result<Assessment<'a>, ContactsError> {
     let reading = understanding.read(text, age_hint);
-    let shown = explain::shown(area, understanding.taxonomy(), &reading, text);
+    let shown = explain::shown(area, understanding, &reading, text);
     let follow_up = understanding.follow_up(&reading);
     let would_lower = understanding.what_would_lower(&reading);
     let indicators: Vec<&'a Indicator> = shown.iter().filter_map(|s| s.indicator).collect();

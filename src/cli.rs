@@ -168,10 +168,18 @@ fn print_assessment(
     }
     for f in &a.reading.red_flags {
         let words: Vec<&str> = f.spans.iter().filter_map(|r| text.get(r.clone())).collect();
-        say!("Red flag: {} (your words: \"{}\")", f.name, words.join("\", \""));
+        say!(
+            "Red flag: {} (your words: \"{}\")",
+            f.name,
+            words.join("\", \"")
+        );
     }
     for s in &a.shown {
-        say!("Understood: {} ({:.0}%)", s.need.name, s.probability * 100.0);
+        say!(
+            "Understood: {} ({:.0}%)",
+            s.need.name,
+            s.probability * 100.0
+        );
         if !s.your_words.is_empty() {
             say!("  your words: \"{}\"", s.your_words.join("\", \""));
         }
@@ -188,9 +196,16 @@ fn print_assessment(
                     i.source
                 );
             }
-            None => say!(
-                "  {} has no indicator of this need; basis: {}",
+            None if s.none_fits => say!(
+                "  {}'s indicators of this need say more than you described; in plain words: {} (basis: {})",
                 area.meta.document,
+                s.need.definition,
+                s.need.basis
+            ),
+            None => say!(
+                "  {} has no indicator of this need; in plain words: {} (basis: {})",
+                area.meta.document,
+                s.need.definition,
                 s.need.basis
             ),
         }
@@ -251,6 +266,11 @@ fn assessment_json(
                 "level": i.level,
                 "tier": area.indicator_tier(i),
                 "source": format!("{}:{}", area.meta.seed, i.source),
+            })),
+            "closest": s.closest.map(|(i, similarity)| json!({
+                "id": i.id,
+                "text": i.text,
+                "similarity": (similarity * 1000.0).round() / 1000.0,
             })),
         })).collect::<Vec<_>>(),
         "action": a.outcome.as_ref().map(|o| o.action.clone()),

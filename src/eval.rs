@@ -236,11 +236,7 @@ pub fn report(cases: &[Case], predictions: &[Prediction]) -> Report {
     r.tier4_below_3 = ratio(t4_low, t4);
     r.immediate_recall = ratio(imm_found, imm_expected);
     r.immediate_precision = ratio(imm_found, imm_predicted);
-    r.tier1_given_3_or_4 = if t1 == 0 {
-        0.0
-    } else {
-        ratio(t1_high, t1)
-    };
+    r.tier1_given_3_or_4 = if t1 == 0 { 0.0 } else { ratio(t1_high, t1) };
     r.need_in_top3 = (with_needs > 0).then(|| ratio(top3, with_needs));
     if !cal4.is_empty() {
         r.calibration_tier4 = calibration(&cal4);
@@ -289,7 +285,11 @@ mod tests {
         ];
         let preds = [
             pred(4, true, &["injury", "physical-abuse"]),
-            pred(2, false, &["hygiene-clothing", "hunger-nutrition", "supervision"]),
+            pred(
+                2,
+                false,
+                &["hygiene-clothing", "hunger-nutrition", "supervision"],
+            ),
             pred(3, true, &["attendance"]),
             pred(3, false, &["universal-advice"]),
         ];
@@ -310,7 +310,10 @@ mod tests {
             kinds,
             vec!["child protection rated 2 or less", "advice rated 3 or 4"]
         );
-        assert_eq!(r.calibration_tier4.iter().map(|b| b.count).sum::<usize>(), 4);
+        assert_eq!(
+            r.calibration_tier4.iter().map(|b| b.count).sum::<usize>(),
+            4
+        );
     }
 
     #[test]

@@ -18,12 +18,14 @@ use frontdoor::understanding::corpus::{self, Example};
 use frontdoor::understanding::features::FeatureConfig;
 use frontdoor::understanding::policy::Policy;
 use frontdoor::understanding::train::{self, TrainSettings};
-use frontdoor::understanding::{Model, Understanding};
+use frontdoor::understanding::{profiles, Model, Profiles, Understanding};
 
 /// The corpus folder, relative to the working directory.
 pub const CORPUS: &str = "corpus";
 /// The shipped model file.
 pub const MODEL_FILE: &str = "model/understanding.bin";
+/// Where the indicator profiles are written.
+pub const INDICATORS_FILE: &str = "model/indicators.bin";
 /// The shipped policy file.
 pub const POLICY_FILE: &str = "model/policy.toml";
 /// The floors the tests hold the shipped model to.
@@ -78,7 +80,11 @@ fn load_cases(path: &Path, rules: &RuleSet) -> Result<Vec<Case>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut cases = Vec::new();
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let case: Case = serde_json::from_str(line)
             .with_context(|| format!("{}:{}: not a case", path.display(), n + 1))?;
         cases.push(case);
@@ -133,7 +139,16 @@ pub fn train(check: bool) -> Result<ExitCode> {
         match diff {
             Some(d) if d <= 1e-4 => {
                 println!("{MODEL_FILE} is the model the corpus gives (largest weight difference {d:.2e})");
-                Ok(ExitCode::SUCCESS)
+                let profiles = Profiles::build(&shipped, &rules, &examples);
+                let file = std::fs::read(INDICATORS_FILE)
+                    .with_context(|| format!("reading {INDICATORS_FILE}"))?;
+                if file == profiles.to_bytes() {
+                    println!("{INDICATORS_FILE} is what the corpus gives");
+                    Ok(ExitCode::SUCCESS)
+                } else {
+                    println!("{INDICATORS_FILE} differs from the corpus's: run `frontdoor train --indicators`");
+                    Ok(ExitCode::FAILURE)
+                }
             }
             Some(d) => {
                 println!("{MODEL_FILE} differs from the retrained model by up to {d:.2e}");
@@ -147,18 +162,40 @@ pub fn train(check: bool) -> Result<ExitCode> {
     } else {
         std::fs::write(MODEL_FILE, &bytes).with_context(|| format!("writing {MODEL_FILE}"))?;
         println!("wrote {MODEL_FILE}");
-        Ok(ExitCode::SUCCESS)
+        write_indicators(&model, &rules, &examples)
     }
+}
+
+/// `frontdoor train --indicators`: rebuild the indicator profiles for the shipped model.
+pub fn indicators() -> Result<ExitCode> {
+    let rules = load_rules()?;
+    let examples = train_set(&rules)?;
+    let shipped = std::fs::read(MODEL_FILE).with_context(|| format!("reading {MODEL_FILE}"))?;
+    let model = Model::from_bytes(&shipped)?;
+    if model.provenance.corpus_hash
+        != train::corpus_hash(&examples, &rules.needs.ids(), &TrainSettings::default())
+    {
+        bail!("{MODEL_FILE} was not trained on the current corpus: run `frontdoor train`");
+    }
+    write_indicators(&model, &rules, &examples)
+}
+
+fn write_indicators(model: &Model, rules: &RuleSet, examples: &[Example]) -> Result<ExitCode> {
+    let profiles = Profiles::build(model, rules, examples);
+    std::fs::write(INDICATORS_FILE, profiles.to_bytes())
+        .with_context(|| format!("writing {INDICATORS_FILE}"))?;
+    println!(
+        "wrote {INDICATORS_FILE}: {} indicator profiles",
+        profiles.profiles.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn max_weight_difference(a: &Model, b: &Model) -> Option<f32> {
     if a.features != b.features || a.needs != b.needs {
         return None;
     }
-    let heads = [
-        (&a.tier_head, &b.tier_head),
-        (&a.needs_head, &b.needs_head),
-    ];
+    let heads = [(&a.tier_head, &b.tier_head), (&a.needs_head, &b.needs_head)];
     let mut d = 0.0f32;
     for (x, y) in heads {
         for o in 0..x.outputs {
@@ -194,12 +231,17 @@ fn predict(u: &Understanding, cases: &[Case], rules_of: Option<&Matcher>) -> Vec
                     let feats = rule_features(m, &c.text);
                     let s = u.model().score(&c.text, None, &feats);
                     let d = u.policy().decide(&s.tiers, s.immediate);
-                    let mut needs: Vec<(usize, f32)> = s.needs.iter().copied().enumerate().collect();
+                    let mut needs: Vec<(usize, f32)> =
+                        s.needs.iter().copied().enumerate().collect();
                     needs.sort_by(|a, b| b.1.total_cmp(&a.1));
                     return Prediction {
                         tier: d.tier,
                         immediate: d.immediate,
-                        needs: needs.iter().take(3).map(|(i, _)| u.model().needs[*i].clone()).collect(),
+                        needs: needs
+                            .iter()
+                            .take(3)
+                            .map(|(i, _)| u.model().needs[*i].clone())
+                            .collect(),
                         p_tier4: Some(s.tiers[3]),
                         p_immediate: Some(s.immediate),
                     };
@@ -336,7 +378,11 @@ pub fn policy(margin: f32) -> Result<ExitCode> {
     let rules = load_rules()?;
     let (cases, problems) = load_examples(&Path::new(CORPUS).join("validation"), &rules)?;
     if !problems.is_empty() {
-        bail!("{} problem(s) in corpus/validation, first: {}", problems.len(), problems[0]);
+        bail!(
+            "{} problem(s) in corpus/validation, first: {}",
+            problems.len(),
+            problems[0]
+        );
     }
     let u = Understanding::builtin(&rules.needs)?;
     let scores = scored(&u, &cases);
@@ -421,12 +467,12 @@ pub fn compare() -> Result<ExitCode> {
     println!("|---|---|---|---|---|---|---|---|");
     let families: Vec<(&str, FeatureConfig, bool)> = vec![
         (
-            "A: linear, words + pairs + char 4-grams + age",
+            "A (shipped): NB-scaled logistic, words + pairs + char 3-5-grams + age",
             FeatureConfig::default(),
             false,
         ),
         (
-            "A': linear, words + pairs + age (no char n-grams)",
+            "A': A without char n-grams",
             FeatureConfig {
                 char_ngrams: vec![],
                 ..FeatureConfig::default()
@@ -434,9 +480,9 @@ pub fn compare() -> Result<ExitCode> {
             false,
         ),
         (
-            "A'': linear, words + pairs + char 3-5-grams + age",
+            "A'': A with char 4-grams only",
             FeatureConfig {
-                char_ngrams: vec![3, 4, 5],
+                char_ngrams: vec![4],
                 ..FeatureConfig::default()
             },
             false,
@@ -593,7 +639,10 @@ pub fn cross_validate(
         eprintln!("fold {} of {folds}: held out {:?}", k + 1, held);
     }
     let r = eval::report(&examples, &preds);
-    print_report("cross-validation (writers held out), default thresholds", &r);
+    print_report(
+        "cross-validation (writers held out), default thresholds",
+        &r,
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -645,7 +694,11 @@ pub fn corpus_check() -> Result<ExitCode> {
     // Coverage: each indicator of every area, three paraphrases at its own tier.
     let mut missing = 0;
     for area in rules.areas() {
-        for ind in area.indicators.iter().filter(|i| i.kind == IndicatorKind::Indicator) {
+        for ind in area
+            .indicators
+            .iter()
+            .filter(|i| i.kind == IndicatorKind::Indicator)
+        {
             let key = format!("{}/{}", area.id(), ind.id);
             let tier = area.indicator_tier(ind);
             let n = all
@@ -668,8 +721,19 @@ pub fn corpus_check() -> Result<ExitCode> {
         ok = false;
         println!("{missing} indicator(s) with fewer than 3 paraphrases at their own tier");
     }
-    println!("{}", if ok { "corpus ok" } else { "corpus has problems" });
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    println!(
+        "{}",
+        if ok {
+            "corpus ok"
+        } else {
+            "corpus has problems"
+        }
+    );
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn print_report(title: &str, r: &Report) {
@@ -698,7 +762,9 @@ fn print_report(title: &str, r: &Report) {
 
 fn print_details(r: &Report) {
     if !r.calibration_tier4.is_empty() {
-        println!("calibration (bin: cases, mean predicted, observed) for P(tier 4) | P(immediate):");
+        println!(
+            "calibration (bin: cases, mean predicted, observed) for P(tier 4) | P(immediate):"
+        );
         for (a, b) in r.calibration_tier4.iter().zip(&r.calibration_immediate) {
             println!(
                 "  {:.1}-{:.1}: {:>4} {:.2} {:.2} | {:>4} {:.2} {:.2}",
@@ -780,9 +846,12 @@ pub fn eval(
     let areas: Vec<&Area> = if which == "all" {
         rules.areas().collect()
     } else {
-        vec![rules
-            .area(which)
-            .with_context(|| format!("no area {which:?}; choose one of: {}", rules.area_ids().join(", ")))?]
+        vec![rules.area(which).with_context(|| {
+            format!(
+                "no area {which:?}; choose one of: {}",
+                rules.area_ids().join(", ")
+            )
+        })?]
     };
     let at = contacts::parse_local("2026-11-24T10:00").context("fixed evaluation time")?;
     let mut all_ok = true;
@@ -839,4 +908,72 @@ pub fn eval(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `frontdoor corpus explain`: the figures behind `explain::MIN_SIMILARITY`. For every writer, the
+/// indicator profiles are built without that writer; each of the writer's paraphrases of an area
+/// indicator is then explained for the need it was labelled with, and the indicator shown is
+/// compared with the one paraphrased, at each least similarity. Training data only: the
+/// validation set stays unseen.
+pub fn corpus_explain() -> Result<ExitCode> {
+    use frontdoor::understanding::explain;
+    let rules = load_rules()?;
+    let base = Understanding::builtin(&rules.needs)?;
+    let examples = train_set(&rules)?;
+    let members = profiles::members(base.model(), &rules, &examples);
+    let writers: std::collections::BTreeSet<&str> = examples.iter().map(|e| e.writer()).collect();
+    const LEAST: [f32; 9] = [0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5];
+    let mut shown = [0usize; LEAST.len()];
+    let mut exact = [0usize; LEAST.len()];
+    let mut total = 0usize;
+    for writer in writers {
+        let held_out = Profiles::from_members(
+            base.model(),
+            members
+                .iter()
+                .filter(|(_, w, _)| w != writer)
+                .map(|(k, _, v)| (k.as_str(), v.as_slice())),
+        );
+        let u = base.clone().with_profiles(held_out);
+        for e in examples
+            .iter()
+            .filter(|e| e.writer() == writer && e.variant.as_deref() == Some("paraphrase"))
+        {
+            let Some((area_id, indicator_id)) =
+                e.indicator.as_deref().and_then(|k| k.split_once('/'))
+            else {
+                continue;
+            };
+            let Some(area) = rules.area(area_id) else {
+                continue;
+            };
+            let Some(paraphrased) = area.indicator(indicator_id) else {
+                continue;
+            };
+            let Some(need) = paraphrased.needs.iter().find(|n| e.needs.contains(n)) else {
+                continue;
+            };
+            total += 1;
+            let message = profiles::vector(u.model(), &e.text);
+            let fitted = explain::fits(area, &u, need, e.tier, &message);
+            for (k, least) in LEAST.iter().enumerate() {
+                if let Some((i, _)) = explain::choose(&fitted, *least) {
+                    shown[k] += 1;
+                    exact[k] += usize::from(i.id == paraphrased.id);
+                }
+            }
+        }
+    }
+    println!("{total} paraphrases of an area indicator in corpus/train, each writer's against profiles built without it");
+    println!("| least similarity | an indicator shown | the one paraphrased, of those shown |");
+    println!("|---|---|---|");
+    for (k, least) in LEAST.iter().enumerate() {
+        println!(
+            "| {least:.2} | {:.1}% | {:.1}% |",
+            100.0 * shown[k] as f64 / total.max(1) as f64,
+            100.0 * exact[k] as f64 / shown[k].max(1) as f64
+        );
+    }
+    println!("shipped: least similarity {:.2}", explain::MIN_SIMILARITY);
+    Ok(ExitCode::SUCCESS)
 }

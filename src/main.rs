@@ -163,6 +163,9 @@ enum Command {
         /// With --cv: a feature must occur in at least this many messages.
         #[arg(long, requires = "cv")]
         min_df: Option<usize>,
+        /// Only rebuild model/indicators.bin (the indicator profiles) for the shipped model.
+        #[arg(long, conflicts_with_all = ["check", "compare", "policy", "cv"])]
+        indicators: bool,
     },
     /// Check the labelled corpus (run from the repository's top folder).
     Corpus {
@@ -175,6 +178,9 @@ enum Command {
 enum CorpusCommand {
     /// Every line valid, ids unique, no near-duplicates, every indicator paraphrased 3 times.
     Check,
+    /// How often the indicator shown for a paraphrase is the one paraphrased, by least fit: the
+    /// figures behind explain::MIN_FIT.
+    Explain,
 }
 
 #[derive(Subcommand)]
@@ -261,17 +267,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             l2,
             chars,
             min_df,
+            indicators,
         }) => match (compare, policy, cv) {
+            _ if indicators => learn_cli::indicators(),
             (true, _, _) => learn_cli::compare(),
             (_, true, _) => learn_cli::policy(margin),
-            (_, _, Some(folds)) => {
-                learn_cli::cross_validate(folds, l2, chars.as_deref(), min_df)
-            }
+            (_, _, Some(folds)) => learn_cli::cross_validate(folds, l2, chars.as_deref(), min_df),
             _ => learn_cli::train(check),
         },
         Some(Command::Corpus {
             command: CorpusCommand::Check,
         }) => learn_cli::corpus_check(),
+        Some(Command::Corpus {
+            command: CorpusCommand::Explain,
+        }) => learn_cli::corpus_explain(),
         Some(Command::Records { command }) => records_cli::records(command),
         Some(Command::Backup { file }) => records_cli::backup(&file),
         Some(Command::Restore { file }) => records_cli::restore(&file),

@@ -82,6 +82,25 @@ fn red_flags_are_immediate_in_every_area() {
     }
 }
 
+/// A negated word is never quoted as what the caller described.
+#[test]
+fn negated_words_are_never_quoted() {
+    let rules = rules();
+    let u = understanding(&rules);
+    let m = "Y11 boy stressed about exams, denies any thoughts of suicide, no self-harm, sleeping badly";
+    let a = run(&rules, &u, "medway", m, None);
+    for s in &a.shown {
+        for w in &s.your_words {
+            let w = w.to_lowercase();
+            assert!(
+                !w.contains("suicide") && !w.contains("self-harm"),
+                "{w:?} quoted for {}",
+                s.need.id
+            );
+        }
+    }
+}
+
 #[test]
 fn explanations_are_true() {
     let rules = rules();
@@ -104,7 +123,12 @@ fn explanations_are_true() {
                 }
                 // A shown indicator is one of the area's indicators of that need.
                 if let Some(i) = s.indicator {
-                    assert!(i.needs.contains(&s.need.id), "{area}: {} for {}", i.id, s.need.id);
+                    assert!(
+                        i.needs.contains(&s.need.id),
+                        "{area}: {} for {}",
+                        i.id,
+                        s.need.id
+                    );
                     assert_eq!(i.kind, IndicatorKind::Indicator, "{area}: {}", i.id);
                 }
             }
@@ -117,8 +141,20 @@ fn the_childs_age_from_the_consultation_is_used() {
     let rules = rules();
     let u = understanding(&rules);
     for area in AREAS {
-        let without = run(&rules, &u, area, "bruise on his cheek, no explanation", None);
-        let with = run(&rules, &u, area, "bruise on his cheek, no explanation", Some(0.2));
+        let without = run(
+            &rules,
+            &u,
+            area,
+            "bruise on his cheek, no explanation",
+            None,
+        );
+        let with = run(
+            &rules,
+            &u,
+            area,
+            "bruise on his cheek, no explanation",
+            Some(0.2),
+        );
         assert!(with.immediate, "{area}: a baby's bruise is immediate");
         assert!(with.tier >= without.tier);
         assert_eq!(with.reading.age, Some(0.2));
@@ -132,7 +168,9 @@ fn everything_a_caller_can_send_is_read() {
     // A baby's injury written after 4,000 characters of background.
     let background = "We have known the family for a while and they have had support. ".repeat(70);
     assert!(background.chars().count() > 4_000);
-    let text = format!("{background} Today the 3 month old has a bruise on her ear and nobody can explain it.");
+    let text = format!(
+        "{background} Today the 3 month old has a bruise on her ear and nobody can explain it."
+    );
     for area in AREAS {
         let a = run(&rules, &u, area, &text, None);
         assert!(a.immediate, "{area}: the injury at the end was not read");
@@ -201,7 +239,10 @@ fn validation_and_training_sets_are_apart() {
         .into_iter()
         .filter(|(a, b, _)| (*a < train.len()) != (*b < train.len()))
         .collect();
-    assert!(leaks.is_empty(), "validation messages near training ones: {leaks:?}");
+    assert!(
+        leaks.is_empty(),
+        "validation messages near training ones: {leaks:?}"
+    );
 }
 
 /// The floors the shipped model holds on the locked validation set, in every area (see
@@ -231,9 +272,25 @@ fn the_shipped_model_holds_its_floors_on_the_validation_set() {
             .collect();
         let r = eval::report(&cases, &preds);
         assert_eq!(r.severe_under_triage, 0, "{area}: {:?}", r.severe);
-        assert!(r.tier_accuracy >= floor("tier_accuracy"), "{area}: {}", r.tier_accuracy);
-        assert!(r.immediate_recall >= floor("immediate_recall"), "{area}: {}", r.immediate_recall);
-        assert!(r.tier1_given_3_or_4 <= floor("tier1_given_3_or_4"), "{area}: {}", r.tier1_given_3_or_4);
-        assert!(r.need_in_top3.unwrap_or(0.0) >= floor("need_in_top3"), "{area}: {:?}", r.need_in_top3);
+        assert!(
+            r.tier_accuracy >= floor("tier_accuracy"),
+            "{area}: {}",
+            r.tier_accuracy
+        );
+        assert!(
+            r.immediate_recall >= floor("immediate_recall"),
+            "{area}: {}",
+            r.immediate_recall
+        );
+        assert!(
+            r.tier1_given_3_or_4 <= floor("tier1_given_3_or_4"),
+            "{area}: {}",
+            r.tier1_given_3_or_4
+        );
+        assert!(
+            r.need_in_top3.unwrap_or(0.0) >= floor("need_in_top3"),
+            "{area}: {:?}",
+            r.need_in_top3
+        );
     }
 }

@@ -150,7 +150,10 @@ pub fn validate(file: &str, t: &Taxonomy) -> Vec<Problem> {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         {
-            problem(place.clone(), "id must be lower case, digits and '-'".into());
+            problem(
+                place.clone(),
+                "id must be lower case, digits and '-'".into(),
+            );
         }
         if !seen.insert(n.id.as_str()) {
             problem(place.clone(), "id used twice".into());
@@ -165,17 +168,26 @@ pub fn validate(file: &str, t: &Taxonomy) -> Vec<Problem> {
             problem(place.clone(), "name and definition are required".into());
         }
         if parse_basis(&n.basis).is_none() {
-            problem(place.clone(), format!("basis {:?} is not FILE.txt:LINE", n.basis));
+            problem(
+                place.clone(),
+                format!("basis {:?} is not FILE.txt:LINE", n.basis),
+            );
         }
         for m in &n.modifiers {
             if !(1..=4).contains(&m.tier) {
-                problem(place.clone(), format!("a modifier's tier {} is not 1-4", m.tier));
+                problem(
+                    place.clone(),
+                    format!("a modifier's tier {} is not 1-4", m.tier),
+                );
             }
             if m.immediate && m.tier != 4 {
                 problem(place.clone(), "an immediate modifier must be tier 4".into());
             }
             if parse_basis(&m.basis).is_none() {
-                problem(place.clone(), format!("modifier basis {:?} is not FILE.txt:LINE", m.basis));
+                problem(
+                    place.clone(),
+                    format!("modifier basis {:?} is not FILE.txt:LINE", m.basis),
+                );
             }
         }
     }
@@ -197,7 +209,10 @@ mod tests {
         assert!(validate(NEEDS_FILE, &t).is_empty());
         assert!(t.needs.len() >= 80);
         let injury = t.need("injury").unwrap();
-        assert!(injury.modifiers.iter().any(|m| m.factor == Factor::Age && m.immediate));
+        assert!(injury
+            .modifiers
+            .iter()
+            .any(|m| m.factor == Factor::Age && m.immediate));
     }
 
     #[test]

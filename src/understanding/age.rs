@@ -50,7 +50,23 @@ fn age_at(text: &Text, raw: &str, i: usize) -> Option<f32> {
     let unit = next(1).unwrap_or("");
     // "she is 14", "he's 9": a bare number after "is" (a unit, if any, is read below).
     let after_is = i > 0 && matches!(w[i - 1].form.as_str(), "is" | "hes" | "shes" | "turned");
-    if after_is && n < 18.0 && !matches!(unit, "month" | "months" | "week" | "weeks" | "day" | "days" | "wk" | "wks" | "mth" | "mths" | "mo") {
+    if after_is
+        && n < 18.0
+        && !matches!(
+            unit,
+            "month"
+                | "months"
+                | "week"
+                | "weeks"
+                | "day"
+                | "days"
+                | "wk"
+                | "wks"
+                | "mth"
+                | "mths"
+                | "mo"
+        )
+    {
         return Some(n);
     }
     let scale = match unit {
@@ -70,8 +86,15 @@ fn age_at(text: &Text, raw: &str, i: usize) -> Option<f32> {
         }
     };
     // "3 weeks" alone is a duration ("for 3 weeks"); with "old" or a baby word it is an age.
-    let old = matches!(next(2), Some("old" | "baby" | "babies" | "infant" | "girl" | "boy"));
-    let duration_word = i > 0 && matches!(w[i - 1].form.as_str(), "for" | "last" | "past" | "ago" | "every" | "in" | "within" | "after");
+    let old = matches!(
+        next(2),
+        Some("old" | "baby" | "babies" | "infant" | "girl" | "boy")
+    );
+    let duration_word = i > 0
+        && matches!(
+            w[i - 1].form.as_str(),
+            "for" | "last" | "past" | "ago" | "every" | "in" | "within" | "after"
+        );
     if scale == 1.0 {
         // "14 year old", "14yo", "14 yrs"; but not "for 3 years".
         if duration_word && !old {

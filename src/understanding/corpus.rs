@@ -68,11 +68,7 @@ impl std::fmt::Display for Problem {
 }
 
 /// Parses one JSON-lines file, checking each example. `need_ids` are the taxonomy's ids.
-pub fn parse(
-    file: &str,
-    content: &str,
-    need_ids: &HashSet<&str>,
-) -> (Vec<Example>, Vec<Problem>) {
+pub fn parse(file: &str, content: &str, need_ids: &HashSet<&str>) -> (Vec<Example>, Vec<Problem>) {
     let mut examples = Vec::new();
     let mut problems = Vec::new();
     for (n, line) in content.lines().enumerate() {
@@ -183,7 +179,9 @@ mod tests {
     use super::*;
 
     fn needs() -> HashSet<&'static str> {
-        ["injury", "neglect", "universal-advice"].into_iter().collect()
+        ["injury", "neglect", "universal-advice"]
+            .into_iter()
+            .collect()
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod explain;
 pub mod features;
 pub mod model;
 pub mod policy;
+pub mod profiles;
 pub mod redflags;
 pub mod text;
 pub mod train;
@@ -29,10 +30,13 @@ use serde::Deserialize;
 use crate::rules::needs::{Factor, Taxonomy};
 pub use model::{Model, ModelError};
 pub use policy::Policy;
+pub use profiles::{Profiles, ProfilesError};
 use redflags::Fired;
 
 /// The shipped model, trained by `frontdoor train` from `corpus/train/`.
 pub const MODEL: &[u8] = include_bytes!("../../model/understanding.bin");
+/// The shipped indicator profiles, built by `frontdoor train` with the model.
+pub const INDICATORS: &[u8] = include_bytes!("../../model/indicators.bin");
 /// The shipped policy, chosen by `frontdoor train --policy` on `corpus/validation/`.
 pub const POLICY: &str = include_str!("../../model/policy.toml");
 
@@ -88,6 +92,9 @@ pub struct Reading {
     pub age: Option<f32>,
     /// The message had no words to read.
     pub empty: bool,
+    /// The message as a unit vector over the model's features (to compare with indicator
+    /// profiles).
+    pub vector: Vec<(usize, f32)>,
 }
 
 /// A follow-up question worth asking when the model is unsure.
@@ -109,6 +116,7 @@ pub struct Understanding {
     model: Model,
     policy: Policy,
     taxonomy: Taxonomy,
+    profiles: Profiles,
     floor: bool,
 }
 
@@ -121,6 +129,9 @@ pub enum UnderstandingError {
     /// The policy file is unusable.
     #[error("model/policy.toml: {0}")]
     Policy(String),
+    /// The indicator profiles do not fit the model.
+    #[error(transparent)]
+    Profiles(#[from] ProfilesError),
     /// The model and the taxonomy do not fit.
     #[error("the model knows need {0:?}, which rules/needs.toml does not: retrain with `frontdoor train`")]
     UnknownNeed(String),
@@ -131,7 +142,9 @@ impl Understanding {
     pub fn builtin(taxonomy: &Taxonomy) -> Result<Understanding, UnderstandingError> {
         let policy: PolicyFile =
             toml::from_str(POLICY).map_err(|e| UnderstandingError::Policy(e.to_string()))?;
-        Understanding::new(Model::from_bytes(MODEL)?, policy.policy, taxonomy)
+        let model = Model::from_bytes(MODEL)?;
+        let profiles = Profiles::from_bytes(INDICATORS, &model)?;
+        Ok(Understanding::new(model, policy.policy, taxonomy)?.with_profiles(profiles))
     }
 
     /// An understanding from a model and a policy.
@@ -147,8 +160,21 @@ impl Understanding {
             model,
             policy,
             taxonomy: taxonomy.clone(),
+            profiles: Profiles::default(),
             floor: true,
         })
+    }
+
+    /// The same understanding with these indicator profiles (without them, an indicator is
+    /// compared through its own text only).
+    pub fn with_profiles(mut self, profiles: Profiles) -> Understanding {
+        self.profiles = profiles;
+        self
+    }
+
+    /// The indicator profiles.
+    pub fn profiles(&self) -> &Profiles {
+        &self.profiles
     }
 
     /// The same understanding without the red-flag floor (to measure what the floor adds).
@@ -187,9 +213,7 @@ impl Understanding {
         };
         let scores = self.model.score(text, age_hint, &[]);
         let empty = scores.extracted.text.words.is_empty();
-        let decision = self
-            .policy
-            .decide(&scores.tiers, scores.immediate);
+        let decision = self.policy.decide(&scores.tiers, scores.immediate);
         let (mut tier, mut immediate, mut unsure) =
             (decision.tier, decision.immediate, decision.unsure);
         let red_flags = if self.floor {
@@ -227,6 +251,7 @@ impl Understanding {
             red_flags,
             age: scores.extracted.age,
             empty,
+            vector: profiles::unit_vector(scores.active.clone()),
         }
     }
 
@@ -274,12 +299,22 @@ impl Understanding {
     fn quotes(&self, scores: &model::Scores, need: usize) -> Vec<Range<usize>> {
         let words = &scores.extracted.text.words;
         let weights = self.model.word_contributions(scores, need);
-        let best = weights.iter().copied().fold(0.0f32, f32::max);
+        // A negated word is never quoted as what the caller described ("denies wanting to die").
+        let best = weights
+            .iter()
+            .zip(words)
+            .filter(|(_, w)| !w.negated)
+            .map(|(x, _)| *x)
+            .fold(0.0f32, f32::max);
         if best <= 0.0 {
             return Vec::new();
         }
         // A word counts when it carries a fair share of the best word's weight.
-        let strong: Vec<bool> = weights.iter().map(|w| *w >= best * 0.35).collect();
+        let strong: Vec<bool> = weights
+            .iter()
+            .zip(words)
+            .map(|(x, w)| *x >= best * 0.35 && !w.negated)
+            .collect();
         let mut runs: Vec<(f32, Range<usize>)> = Vec::new();
         let mut i = 0;
         while i < words.len() {
@@ -296,11 +331,8 @@ impl Understanding {
             runs.push((total, words[start].span.start..words[i - 1].span.end));
         }
         runs.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut spans: Vec<Range<usize>> = runs
-            .into_iter()
-            .take(MAX_QUOTES)
-            .map(|(_, r)| r)
-            .collect();
+        let mut spans: Vec<Range<usize>> =
+            runs.into_iter().take(MAX_QUOTES).map(|(_, r)| r).collect();
         spans.sort_by_key(|r| r.start);
         spans.dedup();
         spans

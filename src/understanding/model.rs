@@ -51,7 +51,16 @@ pub fn vectorise<'a>(
         norms[b] += x * x;
     }
     v.into_iter()
-        .map(|(i, x, b)| (i, if norms[b] > 0.0 { x / norms[b].sqrt() } else { 0.0 }))
+        .map(|(i, x, b)| {
+            (
+                i,
+                if norms[b] > 0.0 {
+                    x / norms[b].sqrt()
+                } else {
+                    0.0
+                },
+            )
+        })
         .collect()
 }
 

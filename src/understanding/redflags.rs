@@ -110,7 +110,14 @@ fn compile(file: &FlagsFile) -> Vec<RedFlag> {
             unless: f
                 .unless
                 .iter()
-                .map(|s| reader.read(s).words.iter().map(|w| w.form.clone()).collect())
+                .map(|s| {
+                    reader
+                        .read(s)
+                        .words
+                        .iter()
+                        .map(|w| w.form.clone())
+                        .collect()
+                })
                 .collect(),
         })
         .collect()
@@ -125,9 +132,7 @@ fn find(text: &Text, range: &Range<usize>, term: &Term) -> Option<Range<usize>> 
             .position(|w| !w.negated && w.stem == *s)
             .map(|i| range.start + i..range.start + i + 1),
         Term::Phrase(p) => (0..words.len().saturating_sub(p.len() - 1))
-            .find(|&i| {
-                !words[i].negated && p.iter().zip(&words[i..]).all(|(f, w)| *f == w.form)
-            })
+            .find(|&i| !words[i].negated && p.iter().zip(&words[i..]).all(|(f, w)| *f == w.form))
             .map(|i| range.start + i..range.start + i + p.len()),
     }
 }

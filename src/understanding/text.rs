@@ -298,7 +298,13 @@ mod tests {
         assert!(marks.negated);
         assert!(!scared.negated);
         let t = Reader::builtin().read("no signs of anyone older hanging round or grooming him");
-        assert!(t.words.iter().find(|w| w.form == "grooming").unwrap().negated);
+        assert!(
+            t.words
+                .iter()
+                .find(|w| w.form == "grooming")
+                .unwrap()
+                .negated
+        );
     }
 
     #[test]
@@ -312,7 +318,17 @@ mod tests {
 
     #[test]
     fn odd_input_is_read_without_panic() {
-        for s in ["", "   ", "🙂🙂", "'", "a'", "9", "\u{202e}abc", "x\0y", "...!!!"] {
+        for s in [
+            "",
+            "   ",
+            "🙂🙂",
+            "'",
+            "a'",
+            "9",
+            "\u{202e}abc",
+            "x\0y",
+            "...!!!",
+        ] {
             let _ = Reader::builtin().read(s);
         }
     }

@@ -104,7 +104,11 @@ pub fn dataset(
     }
     let mut kept: Vec<(&str, usize)> = df.into_iter().filter(|(_, n)| *n >= min_df).collect();
     // Character n-grams: only the most frequent `max_char_features` (ties by name).
-    let mut chars: Vec<(&str, usize)> = kept.iter().copied().filter(|(f, _)| block(f) == 1).collect();
+    let mut chars: Vec<(&str, usize)> = kept
+        .iter()
+        .copied()
+        .filter(|(f, _)| block(f) == 1)
+        .collect();
     if chars.len() > config.max_char_features {
         chars.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         let drop: std::collections::HashSet<&str> = chars[config.max_char_features..]
@@ -124,10 +128,14 @@ pub fn dataset(
     let rows = names
         .iter()
         .map(|doc| {
-            vectorise(doc.iter().map(String::as_str), |n| index.get(n).copied(), &idf)
-                .into_iter()
-                .map(|(i, v)| (i as u32, f64::from(v)))
-                .collect()
+            vectorise(
+                doc.iter().map(String::as_str),
+                |n| index.get(n).copied(),
+                &idf,
+            )
+            .into_iter()
+            .map(|(i, v)| (i as u32, f64::from(v)))
+            .collect()
         })
         .collect();
     Dataset {
@@ -315,7 +323,11 @@ pub fn train(
     let mut problems: Vec<(String, Vec<bool>, f64)> = (0..CLASSES)
         .map(|k| {
             let labels = examples.iter().map(|e| class_of(e) == k).collect();
-            (format!("tier class {}", k + 1), labels, 1.0 / (settings.c_tier * n))
+            (
+                format!("tier class {}", k + 1),
+                labels,
+                1.0 / (settings.c_tier * n),
+            )
         })
         .collect();
     for need in need_ids {
@@ -342,30 +354,52 @@ pub fn train(
         }
         Ok(p)
     };
-    // Outputs split between threads in fixed chunks; each is fitted alone, so the result does
-    // not depend on the threads.
-    let threads = threads.max(1);
-    let chunk = problems.len().div_ceil(threads).max(1);
-    let fitted: Vec<Result<Vec<Vec<f64>>, TrainError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = problems
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(fit).collect()))
+    // Outputs taken by the threads one at a time from a shared counter (the need heads differ
+    // widely in cost); each is fitted alone and put back in its place, so the result does not
+    // depend on the threads or their timing.
+    let threads = threads.max(1).min(problems.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let fitted: Vec<Vec<(usize, Result<Vec<f64>, TrainError>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(problem) = problems.get(i) else {
+                            break;
+                        };
+                        done.push((i, fit(problem)));
+                    }
+                    done
+                })
+            })
             .collect();
         handles
             .into_iter()
             .map(|h| {
                 h.join().unwrap_or_else(|_| {
-                    Err(TrainError {
-                        head: "all".to_string(),
-                        message: "a training thread panicked".to_string(),
-                    })
+                    vec![(
+                        0,
+                        Err(TrainError {
+                            head: "all".to_string(),
+                            message: "a training thread panicked".to_string(),
+                        }),
+                    )]
                 })
             })
             .collect()
     });
+    let mut slots: Vec<Option<Vec<f64>>> = vec![None; problems.len()];
+    for (i, result) in fitted.into_iter().flatten() {
+        slots[i] = Some(result?);
+    }
     let mut outputs: Vec<Vec<f64>> = Vec::with_capacity(problems.len());
-    for part in fitted {
-        outputs.extend(part?);
+    for (slot, (name, _, _)) in slots.into_iter().zip(&problems) {
+        outputs.push(slot.ok_or_else(|| TrainError {
+            head: name.clone(),
+            message: "not fitted".to_string(),
+        })?);
     }
     let tier_head = interleave(&outputs[..CLASSES], f);
     let needs_head = interleave(&outputs[CLASSES..], f);
@@ -406,19 +440,48 @@ mod tests {
     fn tiny() -> Vec<Example> {
         let mut v = Vec::new();
         for i in 0..6 {
-            v.push(ex(&format!("a-{i}"), &format!("asking about clubs for him {i}"), 1, false, &["universal-advice"]));
-            v.push(ex(&format!("b-{i}"), &format!("attendance dropping this term {i}"), 2, false, &["attendance"]));
-            v.push(ex(&format!("c-{i}"), &format!("hungry and dirty every day, mum drinking {i}"), 3, false, &["neglect"]));
-            v.push(ex(&format!("d-{i}"), &format!("dad hit him with a belt, scared to go home {i}"), 4, true, &["physical-abuse"]));
+            v.push(ex(
+                &format!("a-{i}"),
+                &format!("asking about clubs for him {i}"),
+                1,
+                false,
+                &["universal-advice"],
+            ));
+            v.push(ex(
+                &format!("b-{i}"),
+                &format!("attendance dropping this term {i}"),
+                2,
+                false,
+                &["attendance"],
+            ));
+            v.push(ex(
+                &format!("c-{i}"),
+                &format!("hungry and dirty every day, mum drinking {i}"),
+                3,
+                false,
+                &["neglect"],
+            ));
+            v.push(ex(
+                &format!("d-{i}"),
+                &format!("dad hit him with a belt, scared to go home {i}"),
+                4,
+                true,
+                &["physical-abuse"],
+            ));
         }
         v
     }
 
     fn needs() -> Vec<String> {
-        ["universal-advice", "attendance", "neglect", "physical-abuse"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        [
+            "universal-advice",
+            "attendance",
+            "neglect",
+            "physical-abuse",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     }
 
     #[test]
@@ -428,7 +491,11 @@ mod tests {
             ..TrainSettings::default()
         };
         let m = train(&tiny(), &[], &needs(), &settings, 2).unwrap();
-        let s = m.score("dad hit him with a belt, he is scared to go home", None, &[]);
+        let s = m.score(
+            "dad hit him with a belt, he is scared to go home",
+            None,
+            &[],
+        );
         assert!(s.tiers[3] > 0.5, "{:?}", s.tiers);
         assert!(s.immediate > 0.5);
         assert!(s.needs[3] > s.needs[0]);
@@ -447,7 +514,10 @@ mod tests {
         assert_eq!(a, b);
         let back = Model::from_bytes(&a.to_bytes()).unwrap();
         assert_eq!(back, a);
-        assert_eq!(a.provenance.corpus_hash, corpus_hash(&tiny(), &needs(), &settings));
+        assert_eq!(
+            a.provenance.corpus_hash,
+            corpus_hash(&tiny(), &needs(), &settings)
+        );
     }
 
     #[test]
@@ -456,7 +526,9 @@ mod tests {
             max_iters: 10,
             ..TrainSettings::default()
         };
-        let bytes = train(&tiny(), &[], &needs(), &settings, 1).unwrap().to_bytes();
+        let bytes = train(&tiny(), &[], &needs(), &settings, 1)
+            .unwrap()
+            .to_bytes();
         assert!(Model::from_bytes(&bytes[..bytes.len() / 2]).is_err());
         assert!(Model::from_bytes(b"not a model").is_err());
     }
