@@ -450,6 +450,30 @@ pub fn check_phone_number(number: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Every indicator names needs that exist; an indicator of need names at least one.
+pub fn indicator_needs(file: &str, area: &Area, taxonomy: &super::needs::Taxonomy) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for ind in &area.indicators {
+        if ind.kind == super::IndicatorKind::Indicator && ind.needs.is_empty() {
+            problems.push(Problem {
+                file: file.to_string(),
+                place: format!("indicator {:?}", ind.id),
+                message: "names no need: add `needs = [...]` from needs.toml, or `kind = \"description\"` or `\"service\"` if it is not a sign of need".into(),
+            });
+        }
+        for n in &ind.needs {
+            if taxonomy.need(n).is_none() {
+                problems.push(Problem {
+                    file: file.to_string(),
+                    place: format!("indicator {:?}", ind.id),
+                    message: format!("unknown need {n:?} (see needs.toml)"),
+                });
+            }
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::check_phone_number;
@@ -480,28 +504,4 @@ mod tests {
             assert!(check_phone_number(bad).is_err(), "{bad}");
         }
     }
-}
-
-/// Every indicator names needs that exist; an indicator of need names at least one.
-pub fn indicator_needs(file: &str, area: &Area, taxonomy: &super::needs::Taxonomy) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    for ind in &area.indicators {
-        if ind.kind == super::IndicatorKind::Indicator && ind.needs.is_empty() {
-            problems.push(Problem {
-                file: file.to_string(),
-                place: format!("indicator {:?}", ind.id),
-                message: "names no need: add `needs = [...]` from needs.toml, or `kind = \"description\"` or `\"service\"` if it is not a sign of need".into(),
-            });
-        }
-        for n in &ind.needs {
-            if taxonomy.need(n).is_none() {
-                problems.push(Problem {
-                    file: file.to_string(),
-                    place: format!("indicator {:?}", ind.id),
-                    message: format!("unknown need {n:?} (see needs.toml)"),
-                });
-            }
-        }
-    }
-    problems
 }

@@ -170,7 +170,7 @@ pub fn near_duplicates(texts: &[&str], threshold: f64) -> Vec<(usize, usize, f64
             (j >= threshold).then_some((a, b, j))
         })
         .collect();
-    pairs.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+    pairs.sort_by_key(|x| (x.0, x.1));
     pairs
 }
 

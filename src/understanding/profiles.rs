@@ -142,13 +142,12 @@ impl Profiles {
     }
 }
 
+/// A profile member: (key, writer, sparse vector).
+pub type Member = (String, String, Vec<(usize, f32)>);
+
 /// The members of every profile: (key, writer, vector). Each area indicator's own text (writer
 /// "rules"), then the training messages written from it that keep its subject.
-pub fn members(
-    model: &Model,
-    rules: &RuleSet,
-    examples: &[Example],
-) -> Vec<(String, String, Vec<(usize, f32)>)> {
+pub fn members(model: &Model, rules: &RuleSet, examples: &[Example]) -> Vec<Member> {
     let mut out = Vec::new();
     let mut keys = std::collections::BTreeSet::new();
     for area in rules.areas() {

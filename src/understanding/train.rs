@@ -359,7 +359,8 @@ pub fn train(
     // depend on the threads or their timing.
     let threads = threads.max(1).min(problems.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let fitted: Vec<Vec<(usize, Result<Vec<f64>, TrainError>)>> = std::thread::scope(|s| {
+    type Fitted = Vec<(usize, Result<Vec<f64>, TrainError>)>;
+    let fitted: Vec<Fitted> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
