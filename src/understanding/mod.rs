@@ -299,11 +299,27 @@ impl Understanding {
     fn quotes(&self, scores: &model::Scores, need: usize) -> Vec<Range<usize>> {
         let words = &scores.extracted.text.words;
         let weights = self.model.word_contributions(scores, need);
-        // A negated word is never quoted as what the caller described ("denies wanting to die").
+        // Quotable: a word of the caller's that says something. Never a word after a negation in
+        // its clause (the model's negation reaches a few words; a quote must not claim what the
+        // caller denied: "denies any thoughts of suicide"), a negating word itself, or a fragment
+        // of one or two letters.
+        let reader = text::Reader::builtin();
+        let mut denied_clause: Option<usize> = None;
+        let quotable: Vec<bool> = words
+            .iter()
+            .map(|w| {
+                if reader.is_negator(&w.form) {
+                    denied_clause = Some(w.clause);
+                    return false;
+                }
+                let denied = w.negated || denied_clause == Some(w.clause);
+                !denied && w.form.chars().count() >= 3
+            })
+            .collect();
         let best = weights
             .iter()
-            .zip(words)
-            .filter(|(_, w)| !w.negated)
+            .zip(&quotable)
+            .filter(|(_, q)| **q)
             .map(|(x, _)| *x)
             .fold(0.0f32, f32::max);
         if best <= 0.0 {
@@ -312,8 +328,8 @@ impl Understanding {
         // A word counts when it carries a fair share of the best word's weight.
         let strong: Vec<bool> = weights
             .iter()
-            .zip(words)
-            .map(|(x, w)| *x >= best * 0.35 && !w.negated)
+            .zip(&quotable)
+            .map(|(x, q)| *q && *x >= best * 0.35)
             .collect();
         let mut runs: Vec<(f32, Range<usize>)> = Vec::new();
         let mut i = 0;

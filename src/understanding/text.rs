@@ -115,6 +115,15 @@ impl Reader {
         }
     }
 
+    /// Whether `form` (a word's normal form) is a negating word ("no", "not", "denies").
+    pub fn is_negator(&self, form: &str) -> bool {
+        self.negators.iter().any(|n| n == form)
+            || self
+                .scope
+                .iter()
+                .any(|s| s.first().is_some_and(|f| f == form))
+    }
+
     /// Reads `text` into words.
     pub fn read(&self, text: &str) -> Text {
         let mut words = Vec::new();
