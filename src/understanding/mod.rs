@@ -212,7 +212,15 @@ impl Understanding {
             None => text,
         };
         let scores = self.model.score(text, age_hint, &[]);
-        let empty = scores.extracted.text.words.is_empty();
+        // Nothing to read: no words, or no word the model has ever seen ("xxxx", "31m", emoji).
+        // Character fragments and the model's biases alone must not claim a level.
+        let knows_a_word = scores.active.iter().any(|(f, _)| {
+            self.model
+                .features
+                .get(*f)
+                .is_some_and(|name| name.starts_with("w:") || name.starts_with("n:"))
+        });
+        let empty = scores.extracted.text.words.is_empty() || !knows_a_word;
         let decision = self.policy.decide(&scores.tiers, scores.immediate);
         let (mut tier, mut immediate, mut unsure) =
             (decision.tier, decision.immediate, decision.unsure);
