@@ -230,7 +230,7 @@ fn predict(u: &Understanding, cases: &[Case], rules_of: Option<&Matcher>) -> Vec
                     // Family B reads rule features too: score through the model directly.
                     let feats = rule_features(m, &c.text);
                     let s = u.model().score(&c.text, None, &feats);
-                    let d = u.policy().decide(&s.tiers, s.immediate);
+                    let d = u.policy().decide(&s.tiers, s.immediate, s.part_immediate);
                     let mut needs: Vec<(usize, f32)> =
                         s.needs.iter().copied().enumerate().collect();
                     needs.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -263,11 +263,13 @@ fn predict(u: &Understanding, cases: &[Case], rules_of: Option<&Matcher>) -> Vec
 struct Scored {
     tiers: [f32; 4],
     immediate: f32,
+    part_immediate: f32,
     flag_tier4: bool,
     flag_immediate: bool,
 }
 
 fn scored(u: &Understanding, cases: &[Case]) -> Vec<Scored> {
+    let u = u.clone().with_part_reading();
     cases
         .iter()
         .map(|c| {
@@ -275,6 +277,7 @@ fn scored(u: &Understanding, cases: &[Case]) -> Vec<Scored> {
             Scored {
                 tiers: r.tier_probabilities,
                 immediate: r.immediate_probability,
+                part_immediate: r.part_immediate_probability,
                 flag_tier4: !r.red_flags.is_empty(),
                 flag_immediate: r.red_flags.iter().any(|f| f.immediate),
             }
@@ -283,7 +286,7 @@ fn scored(u: &Understanding, cases: &[Case]) -> Vec<Scored> {
 }
 
 fn apply(policy: &Policy, s: &Scored) -> (u8, bool) {
-    let d = policy.decide(&s.tiers, s.immediate);
+    let d = policy.decide(&s.tiers, s.immediate, s.part_immediate);
     let mut tier = d.tier;
     let immediate = d.immediate || s.flag_immediate;
     if s.flag_tier4 || immediate {
@@ -298,39 +301,52 @@ fn apply(policy: &Policy, s: &Scored) -> (u8, bool) {
 /// excess over the ceiling. Returns the policy, its accuracy and its share of advice rated 3-4.
 fn choose_policy(scores: &[Scored], cases: &[Case], margin: f32) -> Option<(Policy, f64, f64)> {
     let grid: Vec<f32> = (1..=60).map(|k| k as f32 * 0.015).collect();
-    // Immediate: the threshold with the highest recall among those at which at least
-    // `FLOOR_IMMEDIATE_PRECISION` of the messages flagged (by the model or the red flags) are
-    // immediate, stopping at the recall floor; when none is that precise, the best F1. 999 for a
-    // question about after-school clubs would teach callers to ignore it.
+    // Immediate: the pair of thresholds (whole message; one sentence alone, or not used) with
+    // the highest recall among those at which at least `FLOOR_IMMEDIATE_PRECISION` of the
+    // messages flagged (by the model or the red flags) are immediate, recall counted up to the
+    // floor, then the best F1; when no pair is that precise, the best F1. 999 for a question
+    // about after-school clubs would teach callers to ignore it.
     let expected_imm = cases.iter().filter(|c| c.immediate).count().max(1);
-    let mut chosen: Option<(f32, f64, f64)> = None; // (threshold, recall, f1)
-    let mut fallback: Option<(f32, f64)> = None;
+    let part_grid: Vec<Option<f32>> = std::iter::once(None)
+        .chain((20..=66).map(|k| Some(k as f32 * 0.015)))
+        .collect();
+    let mut chosen: Option<((f32, Option<f32>), f64, f64)> = None; // (thresholds, recall, f1)
+    let mut fallback: Option<((f32, Option<f32>), f64)> = None;
     for &t in grid.iter().rev() {
-        let flagged: Vec<bool> = scores
-            .iter()
-            .map(|s| s.immediate >= t || s.flag_immediate)
-            .collect();
-        let hits = flagged
-            .iter()
-            .zip(cases)
-            .filter(|(f, c)| **f && c.immediate)
-            .count();
-        let n = flagged.iter().filter(|f| **f).count().max(1);
-        let precision = hits as f64 / n as f64;
-        let recall = hits as f64 / expected_imm as f64;
-        let f1 = 2.0 * precision * recall / (precision + recall).max(1e-12);
-        if fallback.is_none_or(|(_, best)| f1 > best) {
-            fallback = Some((t, f1));
-        }
-        let capped = recall.min(FLOOR_IMMEDIATE_RECALL);
-        if precision >= FLOOR_IMMEDIATE_PRECISION && chosen.is_none_or(|(_, r, _)| capped > r) {
-            chosen = Some((t, capped, f1));
+        for &part in &part_grid {
+            let flagged: Vec<bool> = scores
+                .iter()
+                .map(|s| {
+                    s.immediate >= t
+                        || part.is_some_and(|p| s.part_immediate >= p)
+                        || s.flag_immediate
+                })
+                .collect();
+            let hits = flagged
+                .iter()
+                .zip(cases)
+                .filter(|(f, c)| **f && c.immediate)
+                .count();
+            let n = flagged.iter().filter(|f| **f).count().max(1);
+            let precision = hits as f64 / n as f64;
+            let recall = hits as f64 / expected_imm as f64;
+            let f1 = 2.0 * precision * recall / (precision + recall).max(1e-12);
+            if fallback.is_none_or(|(_, best)| f1 > best + 1e-12) {
+                fallback = Some(((t, part), f1));
+            }
+            let capped = recall.min(FLOOR_IMMEDIATE_RECALL);
+            let better = chosen.is_none_or(|(_, r, best_f1)| {
+                capped > r + 1e-12 || ((capped - r).abs() <= 1e-12 && f1 > best_f1 + 1e-12)
+            });
+            if precision >= FLOOR_IMMEDIATE_PRECISION && better {
+                chosen = Some(((t, part), capped, f1));
+            }
         }
     }
-    let t_imm = chosen
+    let (t_imm, t_part) = chosen
         .map(|(t, _, _)| t)
         .or(fallback.map(|(t, _)| t))
-        .unwrap_or(0.5);
+        .unwrap_or((0.5, None));
     let t1 = cases.iter().filter(|c| c.tier == 1).count().max(1);
     let mut best: Option<(Policy, f64, f64, f64)> = None;
     for &t4 in &grid {
@@ -341,6 +357,7 @@ fn choose_policy(scores: &[Scored], cases: &[Case], margin: f32) -> Option<(Poli
                     tier3: t3,
                     tier2: t2,
                     immediate: t_imm,
+                    part_immediate: t_part,
                     margin,
                     chosen_on: String::new(),
                 };
@@ -522,6 +539,7 @@ pub fn compare() -> Result<ExitCode> {
                     Scored {
                         tiers: s.tiers,
                         immediate: s.immediate,
+                        part_immediate: s.part_immediate,
                         flag_tier4: false,
                         flag_immediate: false,
                     }
@@ -652,8 +670,13 @@ pub fn corpus_check() -> Result<ExitCode> {
     let rules = load_rules()?;
     let mut ok = true;
     let mut all: Vec<(String, Example)> = Vec::new();
-    for part in ["train", "validation"] {
-        let (ex, problems) = load_examples(&Path::new(CORPUS).join(part), &rules)?;
+    for part in ["train", "validation", "test"] {
+        let dir = Path::new(CORPUS).join(part);
+        // The test set (messages written after a model change, to check it) is optional.
+        if part == "test" && !dir.exists() {
+            continue;
+        }
+        let (ex, problems) = load_examples(&dir, &rules)?;
         for p in &problems {
             println!("{p}");
         }

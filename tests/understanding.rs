@@ -186,6 +186,29 @@ fn everything_a_caller_can_send_is_read() {
     );
 }
 
+/// A serious fact is not diluted by the story around it (the corpus has long messages with the
+/// deciding fact in the middle; the policy may also read each sentence alone).
+#[test]
+fn a_serious_sentence_inside_a_longer_story_is_still_read_as_serious() {
+    let rules = rules();
+    let u = understanding(&rules);
+    let fact = "The baby is 4 months old and has a bruise on her cheek that mum could not explain.";
+    let story = format!(
+        "I'm the family's health visitor and have known them since the birth. Mum has had support \
+         from the children's centre and comes to the baby clinic. {fact} Dad was at work."
+    );
+    for area in AREAS {
+        let alone = run(&rules, &u, area, fact, None);
+        let told = run(&rules, &u, area, &story, None);
+        assert!(alone.immediate, "{area}: the fact alone is immediate");
+        assert!(
+            told.immediate,
+            "{area}: the same fact inside a story is diluted"
+        );
+        assert_eq!(told.tier, 4);
+    }
+}
+
 #[test]
 fn hostile_input_gives_a_clear_bounded_answer() {
     let rules = rules();

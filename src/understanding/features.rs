@@ -73,59 +73,81 @@ pub fn extract(
     let text = Reader::builtin().read(raw);
     let age = child_age(&text, raw).or(age_hint);
     let mut occurrences = Vec::new();
+    each_feature(config, &text, age, rule_features, |name, words| {
+        occurrences.push(Occurrence {
+            name: name.to_string(),
+            words: words.collect(),
+        });
+    });
+    Extracted {
+        text,
+        age,
+        occurrences,
+    }
+}
+
+/// Calls `found(name, words)` for every feature occurrence of `text`, in order of the words:
+/// the one definition of the features, shared by training ([`extract`], which keeps the names)
+/// and run time (which looks each name up without keeping it). `words` are the indices of the
+/// words the occurrence came from (empty for message-wide features such as the age).
+pub fn each_feature(
+    config: &FeatureConfig,
+    text: &Text,
+    age: Option<f32>,
+    rule_features: &[String],
+    mut found: impl FnMut(&str, std::ops::Range<usize>),
+) {
+    let mut name = String::new();
+    let mut padded: Vec<char> = Vec::new();
     let words = &text.words;
     for (i, w) in words.iter().enumerate() {
         if config.words {
-            let prefix = if w.negated { "n:" } else { "w:" };
-            occurrences.push(Occurrence {
-                name: format!("{prefix}{}", w.stem),
-                words: vec![i],
-            });
+            name.clear();
+            name.push_str(if w.negated { "n:" } else { "w:" });
+            name.push_str(&w.stem);
+            found(&name, i..i + 1);
         }
         if config.bigrams {
             if let Some(next) = words.get(i + 1).filter(|n| n.clause == w.clause) {
-                occurrences.push(Occurrence {
-                    name: format!("b:{} {}", w.stem, next.stem),
-                    words: vec![i, i + 1],
-                });
+                name.clear();
+                name.push_str("b:");
+                name.push_str(&w.stem);
+                name.push(' ');
+                name.push_str(&next.stem);
+                found(&name, i..i + 2);
             }
         }
         if !config.char_ngrams.is_empty() && !w.form.chars().all(|c| c.is_ascii_digit()) {
-            let padded: Vec<char> = std::iter::once('<')
-                .chain(w.form.chars())
-                .chain(std::iter::once('>'))
-                .collect();
+            padded.clear();
+            padded.push('<');
+            padded.extend(w.form.chars());
+            padded.push('>');
             for &n in &config.char_ngrams {
                 if padded.len() < n {
                     continue;
                 }
                 for gram in padded.windows(n) {
-                    occurrences.push(Occurrence {
-                        name: format!("c:{}", gram.iter().collect::<String>()),
-                        words: vec![i],
-                    });
+                    name.clear();
+                    name.push_str("c:");
+                    name.extend(gram.iter());
+                    found(&name, i..i + 1);
                 }
             }
         }
     }
     if config.age {
-        occurrences.push(Occurrence {
-            name: format!("a:{}", age_group(age)),
-            words: Vec::new(),
-        });
+        name.clear();
+        name.push_str("a:");
+        name.push_str(age_group(age));
+        found(&name, 0..0);
     }
     if config.rules {
         for r in rule_features {
-            occurrences.push(Occurrence {
-                name: format!("r:{r}"),
-                words: Vec::new(),
-            });
+            name.clear();
+            name.push_str("r:");
+            name.push_str(r);
+            found(&name, 0..0);
         }
-    }
-    Extracted {
-        text,
-        age,
-        occurrences,
     }
 }
 

@@ -78,6 +78,10 @@ pub struct Reading {
     pub tier_probabilities: [f32; 4],
     /// Probability that the child needs protecting now.
     pub immediate_probability: f32,
+    /// The highest probability of immediate danger in one sentence read alone: what the policy's
+    /// `part_immediate` threshold is compared with (0 when not read: a message of one sentence,
+    /// or a policy without that threshold).
+    pub part_immediate_probability: f32,
     /// The tier given (1-4), after the safety policy and the red flags.
     pub tier: u8,
     /// Immediate protection: 999 first.
@@ -118,6 +122,7 @@ pub struct Understanding {
     taxonomy: Taxonomy,
     profiles: Profiles,
     floor: bool,
+    read_parts: bool,
 }
 
 /// The understanding could not be built.
@@ -162,6 +167,7 @@ impl Understanding {
             taxonomy: taxonomy.clone(),
             profiles: Profiles::default(),
             floor: true,
+            read_parts: false,
         })
     }
 
@@ -180,6 +186,13 @@ impl Understanding {
     /// The same understanding without the red-flag floor (to measure what the floor adds).
     pub fn without_floor(mut self) -> Understanding {
         self.floor = false;
+        self
+    }
+
+    /// The same understanding reading each sentence alone too, whatever the policy (to choose a
+    /// policy's `part_immediate` threshold).
+    pub fn with_part_reading(mut self) -> Understanding {
+        self.read_parts = true;
         self
     }
 
@@ -211,7 +224,8 @@ impl Understanding {
             Some((cut, _)) => &text[..cut],
             None => text,
         };
-        let scores = self.model.score(text, age_hint, &[]);
+        let parts = self.read_parts || self.policy.part_immediate.is_some();
+        let scores = self.model.score_with_parts(text, age_hint, &[], parts);
         // Nothing to read: no words, or no word the model has ever seen ("xxxx", "31m", emoji).
         // Character fragments and the model's biases alone must not claim a level.
         let knows_a_word = scores.active.iter().any(|(f, _)| {
@@ -220,16 +234,14 @@ impl Understanding {
                 .get(*f)
                 .is_some_and(|name| name.starts_with("w:") || name.starts_with("n:"))
         });
-        let empty = scores.extracted.text.words.is_empty() || !knows_a_word;
-        let decision = self.policy.decide(&scores.tiers, scores.immediate);
+        let empty = scores.text.words.is_empty() || !knows_a_word;
+        let decision = self
+            .policy
+            .decide(&scores.tiers, scores.immediate, scores.part_immediate);
         let (mut tier, mut immediate, mut unsure) =
             (decision.tier, decision.immediate, decision.unsure);
         let red_flags = if self.floor {
-            redflags::fired(
-                redflags::builtin(),
-                &scores.extracted.text,
-                scores.extracted.age,
-            )
+            redflags::fired(redflags::builtin(), &scores.text, scores.age)
         } else {
             Vec::new()
         };
@@ -247,23 +259,24 @@ impl Understanding {
         let needs = if empty {
             Vec::new()
         } else {
-            self.needs(&scores, &red_flags)
+            self.needs(&scores, &red_flags, text)
         };
         Reading {
             tier_probabilities: scores.tiers,
             immediate_probability: scores.immediate,
+            part_immediate_probability: scores.part_immediate,
             tier,
             immediate,
             unsure,
             needs,
             red_flags,
-            age: scores.extracted.age,
+            age: scores.age,
             empty,
             vector: profiles::unit_vector(scores.active.clone()),
         }
     }
 
-    fn needs(&self, scores: &model::Scores, red_flags: &[Fired]) -> Vec<NeedReading> {
+    fn needs(&self, scores: &model::Scores, red_flags: &[Fired], text: &str) -> Vec<NeedReading> {
         let mut ranked: Vec<(usize, f32)> = scores.needs.iter().copied().enumerate().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut out: Vec<NeedReading> = ranked
@@ -274,7 +287,7 @@ impl Understanding {
             .map(|(_, &(i, p))| NeedReading {
                 id: self.model.needs[i].clone(),
                 probability: p,
-                spans: self.quotes(scores, i),
+                spans: self.quotes(scores, i, text),
                 from_red_flag: false,
             })
             .collect();
@@ -303,14 +316,14 @@ impl Understanding {
     }
 
     /// The caller's words that pushed need `i` up most: runs of consecutive words with a positive
-    /// weight, best first, at most [`MAX_QUOTES`], returned in text order.
-    fn quotes(&self, scores: &model::Scores, need: usize) -> Vec<Range<usize>> {
-        let words = &scores.extracted.text.words;
+    /// weight, best first, at most [`MAX_QUOTES`] different ones, returned in text order.
+    fn quotes(&self, scores: &model::Scores, need: usize, text: &str) -> Vec<Range<usize>> {
+        let words = &scores.text.words;
         let weights = self.model.word_contributions(scores, need);
         // Quotable: a word of the caller's that says something. Never a word after a negation in
         // its clause (the model's negation reaches a few words; a quote must not claim what the
-        // caller denied: "denies any thoughts of suicide"), a negating word itself, or a fragment
-        // of one or two letters.
+        // caller denied: "denies any thoughts of suicide"), a negating word itself, a fragment
+        // of one or two letters, or a word that says nothing alone (words.toml [quotes]).
         let reader = text::Reader::builtin();
         let mut denied_clause: Option<usize> = None;
         let quotable: Vec<bool> = words
@@ -321,7 +334,7 @@ impl Understanding {
                     return false;
                 }
                 let denied = w.negated || denied_clause == Some(w.clause);
-                !denied && w.form.chars().count() >= 3
+                !denied && w.form.chars().count() >= 3 && !reader.is_never_quoted(&w.form)
             })
             .collect();
         let best = weights
@@ -355,8 +368,14 @@ impl Understanding {
             runs.push((total, words[start].span.start..words[i - 1].span.end));
         }
         runs.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut spans: Vec<Range<usize>> =
-            runs.into_iter().take(MAX_QUOTES).map(|(_, r)| r).collect();
+        // The same words typed twice are quoted once.
+        let mut seen = std::collections::HashSet::new();
+        let mut spans: Vec<Range<usize>> = runs
+            .into_iter()
+            .map(|(_, r)| r)
+            .filter(|r| seen.insert(text.get(r.clone()).unwrap_or_default().to_lowercase()))
+            .take(MAX_QUOTES)
+            .collect();
         spans.sort_by_key(|r| r.start);
         spans.dedup();
         spans

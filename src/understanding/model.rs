@@ -8,12 +8,14 @@
 //! word seen in every message weighs little. [`vectorise`] does this the same way in training and
 //! at run time. Inference is a sparse dot product: microseconds.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::features::{extract, Extracted, FeatureConfig};
+use super::age::child_age;
+use super::features::{each_feature, Extracted, FeatureConfig};
+use super::text::{Reader, Text};
 
 /// Version of the model file format.
 pub const FORMAT: u32 = 3;
@@ -35,11 +37,20 @@ pub fn vectorise<'a>(
     lookup: impl Fn(&str) -> Option<usize>,
     idf: &[f32],
 ) -> Vec<(usize, f32)> {
-    let mut counts: HashMap<usize, (u32, usize)> = HashMap::new();
-    for name in names {
-        if let Some(i) = lookup(name) {
-            counts.entry(i).or_insert((0, block(name))).0 += 1;
-        }
+    vectorise_indices(
+        names.filter_map(|name| lookup(name).map(|i| (i, block(name)))),
+        idf,
+    )
+}
+
+/// [`vectorise`] over features already looked up: (index, block) per occurrence.
+pub fn vectorise_indices(
+    occurrences: impl Iterator<Item = (usize, usize)>,
+    idf: &[f32],
+) -> Vec<(usize, f32)> {
+    let mut counts: FxHashMap<usize, (u32, usize)> = FxHashMap::default();
+    for (i, b) in occurrences {
+        counts.entry(i).or_insert((0, b)).0 += 1;
     }
     let mut v: Vec<(usize, f32, usize)> = counts
         .into_iter()
@@ -184,14 +195,32 @@ pub struct Model {
     /// Needs (one logistic each).
     pub needs_head: Head,
     #[serde(skip)]
-    index: HashMap<String, usize>,
+    index: FxHashMap<String, usize>,
+    #[serde(skip)]
+    blocks: Vec<u8>,
+}
+
+/// One occurrence of a feature the model knows: its index and the words it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Hit {
+    /// The feature's index in [`Model::features`].
+    pub feature: usize,
+    /// The first word it came from.
+    pub first_word: u32,
+    /// How many consecutive words it came from (0 for message-wide features).
+    pub words: u32,
 }
 
 /// The model's reading of one message.
 #[derive(Debug, Clone)]
 pub struct Scores {
-    /// The message as features.
-    pub extracted: Extracted,
+    /// The message as words.
+    pub text: Text,
+    /// The child's age in years (stated, or the hint given).
+    pub age: Option<f32>,
+    /// Every occurrence of a known feature tied to words, each (feature, words) once, with the
+    /// feature's value in the message (what a word's share of a weight is computed from).
+    pub hits: Vec<(Hit, f32)>,
     /// Active features: (index, value).
     pub active: Vec<(usize, f32)>,
     /// Probability of each tier 1-4 (sums to 1).
@@ -200,7 +229,15 @@ pub struct Scores {
     pub immediate: f32,
     /// Probability of each need, in [`Model::needs`] order.
     pub needs: Vec<f32>,
+    /// The highest probability of immediate danger read in one part of the message alone
+    /// (windows of [`PART_SENTENCES`] consecutive sentences; 0 when the message has no more
+    /// sentences than that, or parts were not read): a serious fact in one sentence of a long story, read without the
+    /// rest of the story diluting it.
+    pub part_immediate: f32,
 }
+
+/// Sentences in one part of a message (see [`Scores::part_immediate`]).
+pub const PART_SENTENCES: usize = 1;
 
 impl Model {
     /// Assembles a model and indexes its features.
@@ -221,7 +258,8 @@ impl Model {
             needs,
             tier_head: heads.0,
             needs_head: heads.1,
-            index: HashMap::new(),
+            index: FxHashMap::default(),
+            blocks: Vec::new(),
         };
         m.reindex();
         m
@@ -234,6 +272,7 @@ impl Model {
             .enumerate()
             .map(|(i, f)| (f.clone(), i))
             .collect();
+        self.blocks = self.features.iter().map(|f| block(f) as u8).collect();
     }
 
     /// Reads a model from its file bytes, checking that it is whole.
@@ -292,20 +331,56 @@ impl Model {
         )
     }
 
-    /// Scores a message. `rule_features` are used only by a family-B model.
+    /// Scores a message. `rule_features` are used only by a family-B model. Parts are not read
+    /// ([`Scores::part_immediate`] is 0): see [`Model::score_with_parts`].
     pub fn score(&self, raw: &str, age_hint: Option<f32>, rule_features: &[String]) -> Scores {
-        let extracted = extract(&self.config, raw, age_hint, rule_features);
-        let active = self.active(&extracted);
-        let classes: Vec<f32> = self
-            .tier_head
-            .logits(&active)
+        self.score_with_parts(raw, age_hint, rule_features, false)
+    }
+
+    /// Scores a message, also reading each part alone when `parts` (what a policy with a
+    /// `part_immediate` threshold needs; it costs about as much again on a long message).
+    pub fn score_with_parts(
+        &self,
+        raw: &str,
+        age_hint: Option<f32>,
+        rule_features: &[String],
+        parts: bool,
+    ) -> Scores {
+        let text = Reader::builtin().read(raw);
+        let age = child_age(&text, raw).or(age_hint);
+        let mut hits = Vec::new();
+        each_feature(&self.config, &text, age, rule_features, |name, words| {
+            if let Some(&feature) = self.index.get(name) {
+                hits.push(Hit {
+                    feature,
+                    first_word: words.start as u32,
+                    words: words.len() as u32,
+                });
+            }
+        });
+        let active = vectorise_indices(
+            hits.iter()
+                .map(|h| (h.feature, usize::from(self.blocks[h.feature]))),
+            &self.idf,
+        );
+        let part_immediate = if parts {
+            self.part_immediate(&text, &hits)
+        } else {
+            0.0
+        };
+        hits.retain(|h| h.words > 0);
+        hits.sort_unstable_by_key(|h| (h.feature, h.first_word, h.words));
+        hits.dedup();
+        let hits = hits
             .into_iter()
-            .map(sigmoid)
+            .map(|h| {
+                let value = active
+                    .binary_search_by_key(&h.feature, |a| a.0)
+                    .map_or(0.0, |k| active[k].1);
+                (h, value)
+            })
             .collect();
-        let sum: f32 = classes.iter().sum::<f32>().max(f32::MIN_POSITIVE);
-        let p: Vec<f32> = classes.iter().map(|c| c / sum).collect();
-        let tiers = [p[0], p[1], p[2], p[3] + p[4]];
-        let immediate = p[4];
+        let (tiers, immediate) = self.level(&active);
         let needs = self
             .needs_head
             .logits(&active)
@@ -313,31 +388,74 @@ impl Model {
             .map(sigmoid)
             .collect();
         Scores {
-            extracted,
+            text,
+            age,
+            hits,
             active,
             tiers,
             immediate,
             needs,
+            part_immediate,
         }
     }
 
-    /// How much each word of the message pushed need `need` (by index) up: the weights of the
-    /// features it is part of, shared between the words of a feature.
-    pub fn word_contributions(&self, scores: &Scores, need: usize) -> Vec<f32> {
-        let mut per_word = vec![0.0f32; scores.extracted.text.words.len()];
-        let value: HashMap<usize, f32> = scores.active.iter().copied().collect();
-        let mut seen = std::collections::HashSet::new();
-        for occ in &scores.extracted.occurrences {
-            let Some(f) = self.feature_index(&occ.name) else {
-                continue;
-            };
-            if occ.words.is_empty() || !seen.insert((f, occ.words.clone())) {
-                continue;
+    /// The level head's reading of a vector: probability of tiers 1-4, and of immediate danger.
+    fn level(&self, active: &[(usize, f32)]) -> ([f32; 4], f32) {
+        let classes: Vec<f32> = self
+            .tier_head
+            .logits(active)
+            .into_iter()
+            .map(sigmoid)
+            .collect();
+        let sum: f32 = classes.iter().sum::<f32>().max(f32::MIN_POSITIVE);
+        let p: Vec<f32> = classes.iter().map(|c| c / sum).collect();
+        ([p[0], p[1], p[2], p[3] + p[4]], p[4])
+    }
+
+    /// The highest probability of immediate danger in one window of [`PART_SENTENCES`]
+    /// consecutive sentences, when the message has more sentences than that (else 0). Each part
+    /// keeps the message-wide features (the child's age, stated anywhere).
+    fn part_immediate(&self, text: &Text, hits: &[Hit]) -> f32 {
+        if text.sentences <= PART_SENTENCES {
+            return 0.0;
+        }
+        // Each sentence's features, and the message-wide ones every part keeps.
+        let mut by_sentence: Vec<Vec<(usize, usize)>> = vec![Vec::new(); text.sentences];
+        let mut everywhere = Vec::new();
+        for h in hits {
+            let feature = (h.feature, usize::from(self.blocks[h.feature]));
+            let sentence = text
+                .words
+                .get(h.first_word as usize)
+                .filter(|_| h.words > 0)
+                .and_then(|word| by_sentence.get_mut(word.sentence));
+            match sentence {
+                Some(features) => features.push(feature),
+                None => everywhere.push(feature),
             }
-            let w = self.needs_head.weight(f, need) * value.get(&f).copied().unwrap_or(0.0);
-            let share = w / occ.words.len() as f32;
-            for &i in &occ.words {
-                per_word[i] += share;
+        }
+        by_sentence
+            .windows(PART_SENTENCES)
+            .map(|window| {
+                let active = vectorise_indices(
+                    window.iter().flatten().chain(&everywhere).copied(),
+                    &self.idf,
+                );
+                self.level(&active).1
+            })
+            .fold(0.0, f32::max)
+    }
+
+    /// How much each word of the message pushed need `need` (by index) up: the weights of the
+    /// features it is part of, shared between the words of a feature (the same feature on the
+    /// same words counted once).
+    pub fn word_contributions(&self, scores: &Scores, need: usize) -> Vec<f32> {
+        let mut per_word = vec![0.0f32; scores.text.words.len()];
+        for &(h, value) in &scores.hits {
+            let share = self.needs_head.weight(h.feature, need) * value / h.words as f32;
+            let first = h.first_word as usize;
+            for slot in per_word.iter_mut().skip(first).take(h.words as usize) {
+                *slot += share;
             }
         }
         per_word

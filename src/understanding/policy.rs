@@ -21,6 +21,10 @@ pub struct Policy {
     pub tier2: f32,
     /// Immediate protection when P(immediate) reaches this.
     pub immediate: f32,
+    /// Immediate protection also when one sentence read alone reaches this P(immediate): a
+    /// serious fact in a long story is not diluted by the rest of it. `None`: not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_immediate: Option<f32>,
     /// Unsure when a cumulative probability is within this of a threshold: the consultation asks
     /// one follow-up question, and quick advice gives the higher tier and says what would lower it.
     pub margin: f32,
@@ -35,6 +39,7 @@ impl Default for Policy {
             tier3: 0.5,
             tier2: 0.5,
             immediate: 0.5,
+            part_immediate: None,
             margin: 0.1,
             chosen_on: "defaults".to_string(),
         }
@@ -63,8 +68,9 @@ impl Policy {
         ]
     }
 
-    /// The tier and immediacy for the model's probabilities.
-    pub fn decide(&self, tiers: &[f32; 4], immediate: f32) -> Decision {
+    /// The tier and immediacy for the model's probabilities: of each tier and of immediate
+    /// danger for the whole message, and the highest P(immediate) of one sentence read alone.
+    pub fn decide(&self, tiers: &[f32; 4], immediate: f32, part_immediate: f32) -> Decision {
         let cum = Self::cumulative(tiers);
         let thresholds = [self.tier2, self.tier3, self.tier4];
         let mut tier = 1;
@@ -73,7 +79,8 @@ impl Policy {
                 tier = k as u8 + 2;
             }
         }
-        let immediate = immediate >= self.immediate;
+        let immediate =
+            immediate >= self.immediate || self.part_immediate.is_some_and(|t| part_immediate >= t);
         if immediate {
             tier = 4;
         }
@@ -115,15 +122,16 @@ mod tests {
             tier3: 0.4,
             tier2: 0.5,
             immediate: 0.6,
+            part_immediate: None,
             margin: 0.0,
             chosen_on: String::new(),
         };
         // Most probable is tier 2, but P(4) = 0.35 reaches the tier-4 threshold.
-        let d = p.decide(&[0.05, 0.5, 0.1, 0.35], 0.1);
+        let d = p.decide(&[0.05, 0.5, 0.1, 0.35], 0.1, 0.0);
         assert_eq!((d.tier, d.immediate), (4, false));
-        let d = p.decide(&[0.9, 0.05, 0.03, 0.02], 0.1);
+        let d = p.decide(&[0.9, 0.05, 0.03, 0.02], 0.1, 0.0);
         assert_eq!(d.tier, 1);
-        let d = p.decide(&[0.9, 0.05, 0.03, 0.02], 0.7);
+        let d = p.decide(&[0.9, 0.05, 0.03, 0.02], 0.7, 0.0);
         assert_eq!((d.tier, d.immediate), (4, true));
     }
 
@@ -134,11 +142,23 @@ mod tests {
             ..Policy::default()
         };
         // P(3 or 4) = 0.45: just under 0.5.
-        let d = p.decide(&[0.1, 0.45, 0.3, 0.15], 0.0);
+        let d = p.decide(&[0.1, 0.45, 0.3, 0.15], 0.0, 0.0);
         assert_eq!(d.unsure, Some((2, 3)));
         assert_eq!(d.tier, 3);
         // Clear: no question.
-        let d = p.decide(&[0.97, 0.01, 0.01, 0.01], 0.0);
+        let d = p.decide(&[0.97, 0.01, 0.01, 0.01], 0.0, 0.0);
         assert_eq!(d.unsure, None);
+    }
+
+    #[test]
+    fn one_sentence_alone_can_make_it_immediate_when_the_policy_says_so() {
+        let mut p = Policy::default();
+        let calm = [0.6, 0.3, 0.05, 0.05];
+        // Without the part threshold, a sentence read alone changes nothing.
+        assert!(!p.decide(&calm, 0.1, 0.9).immediate);
+        p.part_immediate = Some(0.8);
+        let d = p.decide(&calm, 0.1, 0.9);
+        assert_eq!((d.tier, d.immediate), (4, true));
+        assert!(!p.decide(&calm, 0.1, 0.7).immediate);
     }
 }

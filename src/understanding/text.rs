@@ -27,6 +27,16 @@ pub struct WordsFile {
     pub spelling: HashMap<String, String>,
     /// Negation.
     pub negation: NegationWords,
+    /// What is never quoted as the caller's words.
+    pub quotes: QuoteWords,
+}
+
+/// Words that are never quoted alone as "your words".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteWords {
+    /// Lower-case word forms.
+    pub never: Vec<String>,
 }
 
 /// The words that negate, and how far.
@@ -74,6 +84,7 @@ pub struct Reader {
     negators: Vec<String>,
     reach: usize,
     scope: Vec<Vec<String>>,
+    not_quoted: std::collections::HashSet<String>,
     stemmer: Stemmer,
 }
 
@@ -111,8 +122,15 @@ impl Reader {
             negators: file.negation.before.clone(),
             reach: file.negation.reach,
             scope: file.negation.scope.iter().map(|s| split(s)).collect(),
+            not_quoted: file.quotes.never.iter().map(|w| w.to_lowercase()).collect(),
             stemmer: Stemmer::create(Algorithm::English),
         }
+    }
+
+    /// Whether `form` (a word's normal form) says nothing about a concern on its own (a
+    /// function word, a job title): never quoted as the caller's words.
+    pub fn is_never_quoted(&self, form: &str) -> bool {
+        self.not_quoted.contains(&form.to_lowercase())
     }
 
     /// Whether `form` (a word's normal form) is a negating word ("no", "not", "denies").
