@@ -109,6 +109,18 @@ pub struct Child {
     /// School, nursery or other setting.
     #[serde(default)]
     pub setting: String,
+    /// For another child of the consultation: whether the concern is about this child too
+    /// ("yes (named in the concern)", "yes", "no", "not known"). Empty for the child the
+    /// consultation is about.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub concern: String,
+}
+
+impl Child {
+    /// Whether the concern is about this child too (another child of the consultation).
+    pub fn concern_is_about(&self) -> bool {
+        self.concern.starts_with("yes")
+    }
 }
 
 /// A confirmed indicator, in the area's words.
@@ -349,6 +361,7 @@ impl Record {
             field(&mut out, "Name", &c.name);
             field(&mut out, "Date of birth or age", &c.age);
             optional(&mut out, "School or setting", &c.setting);
+            optional(&mut out, "The concern is about this child too", &c.concern);
         }
 
         heading(&mut out, "Concerns in the caller's words");

@@ -145,10 +145,7 @@ fn outcomes_by_tier_day_and_night() {
 fn part<'a>(shown: &'a str, label: &str) -> Option<&'a str> {
     let start = shown.find(label)?;
     let rest = &shown[start..];
-    let end = rest[1..]
-        .find('\n')
-        .map(|i| i + 1)
-        .unwrap_or(rest.len());
+    let end = rest[1..].find('\n').map(|i| i + 1).unwrap_or(rest.len());
     Some(&rest[..end])
 }
 

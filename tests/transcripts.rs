@@ -187,9 +187,70 @@ fn several_children() {
     lines.insert(6, "Robin Example");
     lines.insert(7, "3 weeks");
     lines.insert(8, "don't know");
+    lines.insert(9, "yes");
     let t = check("several-children", &engine, lines);
     assert!(
         t.contains("Another child: Robin Example, 3 weeks old"),
         "{t}"
     );
+    // The concern does not name Robin: asked, and the answer goes to the summary and outcome.
+    assert!(
+        t.contains("Is your concern about Robin Example too?"),
+        "{t}"
+    );
+    assert!(
+        t.contains("the concern is about this child too: yes"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Outcome for Alex Example and Robin Example"),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_child_the_concern_names_is_recorded_as_its_subject_without_a_question() {
+    let engine = engine();
+    let mut lines = routine("medway");
+    lines[2] = "Alex (8) and her brother Robin (6) have been late most mornings this term; both say they are hungry and tired";
+    lines.insert(5, "/child");
+    lines.insert(6, "Robin Example");
+    lines.insert(7, "6");
+    lines.insert(8, "Example Primary");
+    let lines = with_follow_up(&engine, lines);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let t = transcript(&engine, &lines);
+    assert!(!t.contains("Is your concern about Robin"), "{t}");
+    assert!(t.contains("Your concern names them"), "{t}");
+    assert!(
+        t.contains("the concern is about this child too: yes (named in the concern)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Outcome for Alex Example and Robin Example"),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_child_the_concern_is_not_about_is_recorded_so() {
+    let engine = engine();
+    let mut lines = routine("medway");
+    lines.insert(5, "/child");
+    lines.insert(6, "Jo Example");
+    lines.insert(7, "don't know");
+    lines.insert(8, "don't know");
+    lines.insert(9, "perhaps");
+    lines.insert(10, "no");
+    let lines = with_follow_up(&engine, lines);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let t = transcript(&engine, &lines);
+    // An answer that is not yes, no or "don't know" is asked again, nothing lost.
+    assert_eq!(
+        t.matches("Is your concern about Jo Example too?").count(),
+        2,
+        "{t}"
+    );
+    assert!(t.contains("the concern is about this child too: no"), "{t}");
+    assert!(t.contains("Outcome for Alex Example:"), "{t}");
 }

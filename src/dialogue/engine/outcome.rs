@@ -35,7 +35,11 @@ impl Engine {
                 } else {
                     format!(", {}", c.setting)
                 };
-                format!("Another child: {}, {age}{setting}", c.name)
+                format!(
+                    "Another child: {}, {age}{setting}; the concern is about this child too: {}",
+                    c.name,
+                    c.concern_about(&s.concerns.messages).describe()
+                )
             })
             .collect()
     }
@@ -190,10 +194,21 @@ impl Engine {
 
     pub(super) fn outcome(&self, mut s: Session, now: NaiveDateTime) -> (Session, Vec<Reply>) {
         let record = self.record(&mut s, now, true);
-        let child = if record.child.name.is_empty() {
+        let mut children: Vec<String> = vec![if record.child.name.is_empty() {
             "the child".to_string()
         } else {
             record.child.name.clone()
+        }];
+        children.extend(
+            record
+                .other_children
+                .iter()
+                .filter(|c| c.concern_is_about())
+                .map(|c| c.name.clone()),
+        );
+        let child = match children.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => children.concat(),
         };
         let text = screen::advice(
             &record,
@@ -460,6 +475,7 @@ impl Engine {
                 professionals: self.answer_text(s, "professionals", now),
                 tried: self.answer_text(s, "tried", now),
                 setting: self.answer_text(s, "child_setting", now),
+                concern: String::new(),
             },
             other_children: s
                 .children
@@ -471,6 +487,7 @@ impl Engine {
                         .as_ref()
                         .map_or("don't know".into(), |a| a.describe(now.date())),
                     setting: c.setting.clone(),
+                    concern: c.concern_about(&s.concerns.messages).describe().to_string(),
                     ..record::Child::default()
                 })
                 .collect(),
