@@ -254,3 +254,49 @@ fn a_child_the_concern_is_not_about_is_recorded_so() {
     assert!(t.contains("the concern is about this child too: no"), "{t}");
     assert!(t.contains("Outcome for Alex Example:"), "{t}");
 }
+
+#[test]
+fn a_name_typed_as_the_concern_is_asked_about_and_kept_as_the_childs_name() {
+    let engine = engine();
+    let mut lines = routine("medway");
+    lines.insert(2, "Tom Smith");
+    lines[3] = "Tom (8) has been late most mornings this term, says he is hungry and tired, and his attendance has dropped to 91%";
+    // The child's name is already known: its question is not asked.
+    lines.remove(5);
+    let lines = with_follow_up(&engine, lines);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let t = transcript(&engine, &lines);
+    assert!(t.contains("What is worrying you about Tom?"), "{t}");
+    assert!(!t.contains("What is the child's name?"), "{t}");
+    assert!(t.contains("Outcome for Tom Smith"), "{t}");
+    // The name is not read as a concern.
+    assert!(!t.contains("your words: Smith"), "{t}");
+    assert!(t.contains("answers to the record: 14"), "{t}");
+}
+
+#[test]
+fn a_name_the_concern_does_not_use_is_offered_at_the_childs_name() {
+    let engine = engine();
+    let mut lines = routine("medway");
+    lines.insert(2, "Amelia");
+    lines[5] = "yes";
+    let lines = with_follow_up(&engine, lines);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let t = transcript(&engine, &lines);
+    assert!(t.contains("What is worrying you about Amelia?"), "{t}");
+    assert!(
+        t.contains("Earlier you typed \"Amelia\": type \"yes\" if that is the child's name."),
+        "{t}"
+    );
+    assert!(t.contains("Outcome for Amelia"), "{t}");
+}
+
+#[test]
+fn a_one_word_concern_is_read_as_a_concern_not_a_name() {
+    let engine = engine();
+    for concern in ["Neglect", "Bruises", "tom smith"] {
+        let t = transcript(&engine, &["no", "medway", concern]);
+        assert!(!t.contains("What is worrying you about"), "{concern}: {t}");
+        assert!(t.contains("I understood"), "{concern}: {t}");
+    }
+}

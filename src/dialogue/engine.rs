@@ -320,6 +320,9 @@ pub struct Concerns {
     pub immediate: bool,
     /// Red flags named by the red-flag floor.
     pub red_flags: Vec<String>,
+    /// A name typed where the concern was asked ("Tom Smith"): not read as a concern, kept
+    /// for the child's name.
+    pub name_given: Option<String>,
     /// Needs the caller dropped, so that reading the messages again does not bring them back.
     pub dropped_needs: Vec<String>,
     /// Red-flag indicators the caller asked to drop, waiting for them to confirm it.

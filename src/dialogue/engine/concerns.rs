@@ -97,9 +97,39 @@ impl Engine {
                 if answers::is_dont_know(t) {
                     return Taken::Hint("Please say in your own words what you have seen or heard that worries you: even a little helps.".into());
                 }
+                if let Some(hint) = self.name_for_concern(s, area, t, now) {
+                    return Taken::Hint(hint);
+                }
                 self.concerns_text(s, area, t, now, out)
             }
         }
+    }
+
+    /// A name alone typed as the first concern ("Tom Smith") is not a concern: it is kept for
+    /// the child's name and the question asked again about that child. Never when the words
+    /// raise a red flag or immediate danger (those are read as a concern at once).
+    fn name_for_concern(
+        &self,
+        s: &mut Session,
+        area: &Area,
+        text: &str,
+        now: NaiveDateTime,
+    ) -> Option<String> {
+        if !s.concerns.messages.is_empty() || s.concerns.name_given.is_some() {
+            return None;
+        }
+        let name = answers::looks_like_a_name(text)?;
+        if self
+            .assess(s, area, text, now)
+            .is_some_and(|a| a.immediate || !a.reading.red_flags.is_empty())
+        {
+            return None;
+        }
+        let given = name.split_whitespace().next().unwrap_or(&name).to_string();
+        s.concerns.name_given = Some(name);
+        Some(format!(
+            "Thanks. What is worrying you about {given}? Tell me what you saw or heard (the child's details come after the first advice)."
+        ))
     }
 
     pub(super) fn concerns_text(
@@ -338,6 +368,13 @@ impl Engine {
     pub(super) fn finish_concerns(&self, s: &mut Session, step: &Step) {
         s.concerns.stage = ConcernStage::Confirm;
         self.store(s, step.id.as_str(), Answer::Concerns);
+        // A name typed at the concern question, then used in the concern: the child's name
+        // (shown in the summary, where it can be corrected).
+        if let Some(name) = s.concerns.name_given.clone() {
+            if !s.answers.contains_key("child_name") && names_in(&s.concerns.messages, &name) {
+                self.store(s, "child_name", Answer::Text(name));
+            }
+        }
     }
 
     pub(super) fn follow_up_question(
