@@ -300,3 +300,45 @@ fn a_one_word_concern_is_read_as_a_concern_not_a_name() {
         assert!(t.contains("I understood"), "{concern}: {t}");
     }
 }
+
+#[test]
+fn the_record_keeps_what_was_asked_and_no_field_that_never_is() {
+    let engine = engine();
+    let at = parse_local(AT).expect("time");
+    let mut session = engine.new_session(at, None);
+    (session, _) = engine.step(session, Input::Start, at);
+    let mut record = None;
+    for line in with_follow_up(&engine, routine("warwickshire")) {
+        let replies;
+        (session, replies) = engine.step(session, Input::parse(&line), at);
+        for r in replies {
+            if let Reply::Finished(r) = r {
+                record = Some(r);
+            }
+        }
+    }
+    let record = record.expect("a record");
+    let text = record.to_text();
+    assert!(
+        text.contains("Role, organisation, link to the child, safeguarding lead: Class teacher at Example Primary, her teacher since September"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Household, language, other professionals: Mum and a brother aged 4; English; the school nurse"),
+        "{text}"
+    );
+    let json = record.to_json().expect("json");
+    for never_asked in [
+        "organisation",
+        "relationship",
+        "safeguarding_lead",
+        "language",
+        "professionals",
+        "tried",
+    ] {
+        assert!(
+            !json.contains(&format!("\"{never_asked}\"")),
+            "{never_asked}: {json}"
+        );
+    }
+}

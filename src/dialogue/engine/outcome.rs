@@ -461,21 +461,19 @@ impl Engine {
             caller: record::Caller {
                 name: self.answer_text(s, "caller_name", now),
                 role: self.answer_text(s, "caller_role", now),
-                organisation: self.answer_text(s, "caller_org", now),
                 contact: self.answer_text(s, "caller_contact", now),
-                relationship: self.answer_text(s, "relationship", now),
-                safeguarding_lead: self.answer_text(s, "safeguarding_lead", now),
+                // Organisation, relationship and safeguarding lead are asked within the role.
+                ..record::Caller::default()
             },
             child: record::Child {
                 name: self.answer_text(s, "child_name", now),
                 age: self.answer_text(s, "child_age", now),
                 address: self.answer_text(s, "address", now),
                 household: self.answer_text(s, "household", now),
-                language: self.answer_text(s, "language", now),
-                professionals: self.answer_text(s, "professionals", now),
-                tried: self.answer_text(s, "tried", now),
                 setting: self.answer_text(s, "child_setting", now),
-                concern: String::new(),
+                // Language and other professionals are asked with the household, what was
+                // tried with what is working well.
+                ..record::Child::default()
             },
             other_children: s
                 .children
