@@ -1,9 +1,11 @@
-//! The terminal chat, over any reader and writer (so tests drive it in memory).
+//! The terminal chat, over any source of lines and any writer (so tests drive it in memory).
 //!
-//! Reads one answer per line and prints the engine's replies as text: numbered choices (typing
-//! the number or the words both work, the engine resolves them), the matched indicators, the
-//! record. At the end of input the consultation is already saved (every answer is flushed before
-//! the next question), so it resumes next time.
+//! Reads one answer at a time from a [`LineSource`]: piped input line by line ([`Piped`]), or
+//! the line editor on a terminal (`line_editor`), and prints the engine's replies as text:
+//! numbered choices (typing the number or the words both work, the engine resolves them), the
+//! matched indicators, the record. At the end of input or at Ctrl-C the consultation is already
+//! saved (every answer is flushed before the next question), so it resumes next time, and the
+//! chat says so ([`farewell`]).
 
 use std::io::{BufRead, Write};
 
