@@ -353,3 +353,38 @@ fn the_record_keeps_what_was_asked_and_no_field_that_never_is() {
         );
     }
 }
+
+#[test]
+fn a_first_message_that_is_not_a_concern_is_asked_again_and_nothing_is_lost() {
+    let engine = engine();
+    for reply in ["yes", "hi", "no"] {
+        let t = transcript(&engine, &["no", "medway", reply]);
+        assert!(
+            t.contains("! Please tell me in your own words what is worrying you"),
+            "{reply}: {t}"
+        );
+        assert!(!t.contains("I understood"), "{reply}: {t}");
+    }
+    // An age alone is kept as the child's age, and its question is not asked again.
+    let mut lines = routine("medway");
+    lines.insert(2, "Year 4");
+    lines.remove(6);
+    let lines = with_follow_up(&engine, lines);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let t = transcript(&engine, &lines);
+    assert!(t.contains("Thanks: the child's age is noted"), "{t}");
+    assert!(
+        !t.contains("What is the child's date of birth, or their age?"),
+        "{t}"
+    );
+    assert!(t.contains("Outcome for Alex Example"), "{t}");
+    // An adult's name is asked about by name and never offered as the child's.
+    let t = transcript(&engine, &["no", "medway", "Mr Smith"]);
+    assert!(t.contains("What is worrying you about Mr Smith?"), "{t}");
+    let mut lines = routine("medway");
+    lines.insert(2, "Mr Smith");
+    let lines = with_follow_up(&engine, lines);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let t = transcript(&engine, &lines);
+    assert!(!t.contains("Earlier you typed"), "{t}");
+}

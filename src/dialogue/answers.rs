@@ -869,6 +869,16 @@ const CONCERN_WORDS: &[&str] = &[
     "help",
 ];
 
+/// Whether `name` starts with a title ("Mr Smith", "Dr Khan"): an adult, not a child.
+pub fn is_title(name: &str) -> bool {
+    name.split_whitespace().next().is_some_and(|w| {
+        matches!(
+            w.trim_end_matches('.').to_lowercase().as_str(),
+            "mr" | "mrs" | "ms" | "miss" | "mx" | "dr" | "prof" | "sir" | "dame" | "rev"
+        )
+    })
+}
+
 /// Whether `text`, typed where the concern is asked, is only a person's name ("Tom Smith",
 /// "Amelia"): one to three capitalised words of letters (with ' or -), none of them a word a
 /// worried caller types alone ("Neglect", "Bruises"). Returns the name as typed. A lower-case
@@ -887,7 +897,10 @@ pub fn looks_like_a_name(text: &str) -> Option<String> {
                 .all(|c| c.is_alphabetic() || c == '\'' || c == '’' || c == '-')
             && w.chars().any(char::is_lowercase)
     };
-    if !words.iter().all(|w| capitalised(w)) {
+    if !words
+        .iter()
+        .all(|w| capitalised(w) || (is_title(w) && capitalised(w.trim_end_matches('.'))))
+    {
         return None;
     }
     if words
@@ -904,9 +917,16 @@ mod tests {
 
     #[test]
     fn a_name_alone_is_recognised_and_a_one_word_concern_is_not() {
-        for name in ["Tom Smith", "Amelia", "Mary-Jane O'Neill", "Tom Smith."] {
+        for name in [
+            "Tom Smith",
+            "Amelia",
+            "Mary-Jane O'Neill",
+            "Tom Smith.",
+            "Mr. Smith",
+        ] {
             assert!(looks_like_a_name(name).is_some(), "{name}");
         }
+        assert!(is_title("Mr. Smith") && is_title("Dr Khan") && !is_title("Tom Smith"));
         for concern in [
             "Neglect",
             "Bruises",
