@@ -216,16 +216,7 @@ impl Engine {
                     section: format!("Child {n}"),
                     progress: None,
                     text: format!("Is your concern about {name} too?"),
-                    choices: vec![
-                        Choice {
-                            key: "yes".into(),
-                            label: "Yes".into(),
-                        },
-                        Choice {
-                            key: "no".into(),
-                            label: "No".into(),
-                        },
-                    ],
+                    choices: yes_no_choices(),
                     dont_know: true,
                     hint,
                 };
@@ -316,7 +307,9 @@ impl Engine {
                 let about = if dont_know {
                     None
                 } else {
-                    match answers::parse_yes_no(text) {
+                    // By number ("1", "2"), as the terminal lists them, or in words.
+                    let chosen = resolve_choice(&yes_no_choices(), text).map(|k| k == "yes");
+                    match chosen.ok_or(()).or_else(|_| answers::parse_yes_no(text)) {
                         Ok(yes) => Some(yes),
                         Err(h) => {
                             out.push(Reply::Ask(self.child_question(s, Some(h.0))));
@@ -484,4 +477,9 @@ impl Engine {
         t.push_str("For a full consultation with a record, answer the questions (/help).");
         vec![Reply::Say(t)]
     }
+}
+
+/// Yes and No, as choices (buttons in Telegram, numbered in the terminal).
+fn yes_no_choices() -> Vec<Choice> {
+    vec![choice("yes", "Yes"), choice("no", "No")]
 }
