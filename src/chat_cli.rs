@@ -11,6 +11,7 @@ use chrono::Utc;
 use frontdoor::app::App;
 use frontdoor::config::Config;
 use frontdoor::dialogue::{self, Input, Reply};
+use frontdoor::line_editor::LineEditor;
 use frontdoor::store::{Store, StoreOptions};
 use frontdoor::terminal::{self, TERMINAL_KEY};
 
@@ -26,29 +27,41 @@ pub fn chat() -> Result<ExitCode> {
     let app = App::open(config.clone(), Utc::now())
         .with_context(|| format!("starting with data in {}", dir.display()))?;
     crate::records_cli::report_problems(app.store());
-    let _service = crate::records_cli::serve(app.store().clone(), config)?;
-    // Ctrl-C: every answer is already on disk (each is flushed before the next question is
-    // shown), so say so rather than vanish. A stale records socket is removed at the next start.
-    ctrlc::set_handler(|| {
-        println!("\n\n(Stopped with Ctrl-C. {})", terminal::SAVED);
-        std::process::exit(130);
-    })
-    .context("setting the Ctrl-C handler")?;
+    let service = crate::records_cli::serve(app.store().clone(), config)?;
     let stdin = std::io::stdin();
-    let options = terminal::Options {
-        echo: !stdin.is_terminal(),
-    };
     let stdout = std::io::stdout();
-    terminal::run(
-        &app,
-        TERMINAL_KEY,
-        stdin.lock(),
-        stdout.lock(),
-        options,
-        Utc::now,
-    )
+    let ended = if stdin.is_terminal() {
+        // Someone typing: line editing, history in memory, lines of any length; Ctrl-C and
+        // Ctrl-D reach the chat as keys, which says the answers are saved and how to resume.
+        let mut editor = LineEditor::new().context("the terminal's line editor")?;
+        terminal::run_with(
+            &app,
+            TERMINAL_KEY,
+            &mut editor,
+            stdout.lock(),
+            terminal::Options { echo: false },
+            Utc::now,
+        )
+    } else {
+        // A script or a pipe: read as it comes, each answer echoed so the output reads like a
+        // conversation.
+        terminal::run(
+            &app,
+            TERMINAL_KEY,
+            stdin.lock(),
+            stdout.lock(),
+            terminal::Options { echo: true },
+            Utc::now,
+        )
+    }
     .context("terminal chat")?;
-    Ok(ExitCode::SUCCESS)
+    // The records socket goes before the process does.
+    drop(service);
+    Ok(match ended {
+        terminal::Ended::Input => ExitCode::SUCCESS,
+        // The shell's convention for a stop by Ctrl-C (128 + SIGINT).
+        terminal::Ended::Interrupted => ExitCode::from(130),
+    })
 }
 
 /// `frontdoor bench`: full consultations through the app with durable writes; steps per second,

@@ -20,6 +20,8 @@
 //! - [`logs`]: the one log set-up, so that no level prints stored values.
 //! - [`app`]: load session, step the engine, save (flushed), reply: the entry point of every front end.
 //! - [`terminal`]: the terminal chat over any reader and writer.
+//! - [`line_editor`]: the terminal's keyboard with line editing and in-memory history (the only
+//!   module naming rustyline).
 //! - [`telegram`]: the Telegram bot (handler tree, keyboards, access control), over the same app.
 //!
 //! Invariants:
@@ -37,6 +39,7 @@ pub mod config;
 pub mod contacts;
 pub mod dialogue;
 pub mod eval;
+pub mod line_editor;
 pub mod logs;
 pub mod matcher;
 pub mod record;

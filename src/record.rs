@@ -41,7 +41,7 @@ pub struct Record {
     pub indicators: Vec<ConfirmedIndicator>,
     /// Follow-up questions and answers.
     pub follow_ups: Vec<FollowUp>,
-    /// What is working well, in the caller's words.
+    /// What is working well, what has been tried and the child's view, in the caller's words.
     pub strengths: String,
     /// Consent: status, reason, guidance.
     pub consent: ConsentInfo,
@@ -77,15 +77,22 @@ pub struct AreaInfo {
 pub struct Caller {
     /// Name.
     pub name: String,
-    /// Role.
+    /// Role, organisation, how they know the child and whether they spoke to their
+    /// safeguarding lead, as one answer.
     pub role: String,
-    /// Organisation.
+    /// Organisation. Never asked on its own now (the answer is in `role`); kept only for records
+    /// made when it was, and left out of a record while empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub organisation: String,
     /// Phone or email.
     pub contact: String,
-    /// Relationship to the child.
+    /// Relationship to the child. Never asked on its own now (the answer is in `role`); kept only
+    /// for records made when it was, and left out of a record while empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub relationship: String,
-    /// Whether they spoke to their safeguarding lead.
+    /// Whether they spoke to their safeguarding lead. Never asked on its own now (the answer is in
+    /// `role`); kept only for records made when it was, and left out of a record while empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub safeguarding_lead: String,
 }
 
@@ -98,17 +105,35 @@ pub struct Child {
     pub age: String,
     /// Address with postcode.
     pub address: String,
-    /// Household and siblings.
+    /// Household and siblings, language and interpreter, other professionals, as one answer.
     pub household: String,
-    /// Language and interpreter needs.
+    /// Language and interpreter needs. Never asked on its own now (the answer is in `household`);
+    /// kept only for records made when it was, and left out of a record while empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub language: String,
-    /// Other professionals involved.
+    /// Other professionals involved. Never asked on its own now (the answer is in `household`);
+    /// kept only for records made when it was, and left out of a record while empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub professionals: String,
-    /// What has been tried.
+    /// What has been tried. Never asked on its own now (the answer is in `Record::strengths`); kept
+    /// only for records made when it was, and left out of a record while empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub tried: String,
     /// School, nursery or other setting.
     #[serde(default)]
     pub setting: String,
+    /// For another child of the consultation: whether the concern is about this child too
+    /// ("yes (named in the concern)", "yes", "no", "not known"). Empty for the child the
+    /// consultation is about.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub concern: String,
+}
+
+impl Child {
+    /// Whether the concern is about this child too (another child of the consultation).
+    pub fn concern_is_about(&self) -> bool {
+        self.concern.starts_with("yes")
+    }
 }
 
 /// A confirmed indicator, in the area's words.
@@ -316,7 +341,11 @@ impl Record {
 
         heading(&mut out, "Caller");
         field(&mut out, "Name", &self.caller.name);
-        field(&mut out, "Role", &self.caller.role);
+        field(
+            &mut out,
+            "Role, organisation, link to the child, safeguarding lead",
+            &self.caller.role,
+        );
         optional(&mut out, "Organisation", &self.caller.organisation);
         field(&mut out, "Contact", &self.caller.contact);
         optional(
@@ -335,7 +364,11 @@ impl Record {
         field(&mut out, "Date of birth or age", &self.child.age);
         optional(&mut out, "School or setting", &self.child.setting);
         field(&mut out, "Address", &self.child.address);
-        field(&mut out, "Household and siblings", &self.child.household);
+        field(
+            &mut out,
+            "Household, language, other professionals",
+            &self.child.household,
+        );
         optional(&mut out, "Language and interpreter", &self.child.language);
         optional(
             &mut out,
@@ -349,6 +382,7 @@ impl Record {
             field(&mut out, "Name", &c.name);
             field(&mut out, "Date of birth or age", &c.age);
             optional(&mut out, "School or setting", &c.setting);
+            optional(&mut out, "The concern is about this child too", &c.concern);
         }
 
         heading(&mut out, "Concerns in the caller's words");
@@ -386,7 +420,10 @@ impl Record {
             }
         }
 
-        heading(&mut out, "What is working well");
+        heading(
+            &mut out,
+            "What is working well, what was tried, the child's view",
+        );
         let _ = writeln!(out, "{}", esc(or_none(&self.strengths)));
 
         heading(&mut out, "Consent");
@@ -513,6 +550,33 @@ mod tests {
             call_now_reason: String::new(),
             next_steps: vec![],
         }
+    }
+
+    #[test]
+    fn fields_never_asked_are_not_stored_while_empty_and_old_records_keep_them() {
+        let json = sample().to_json().expect("json");
+        for key in [
+            "organisation",
+            "relationship",
+            "safeguarding_lead",
+            "language",
+            "professionals",
+            "tried",
+        ] {
+            assert!(!json.contains(&format!("\"{key}\"")), "{key}: {json}");
+        }
+        // A record made when these were asked on their own still shows them.
+        let mut old: serde_json::Value = serde_json::from_str(&json).expect("value");
+        old["caller"]["organisation"] = "Example Primary".into();
+        old["child"]["tried"] = "Extra reading support".into();
+        let old: Record = serde_json::from_value(old).expect("an older record reads");
+        let text = old.to_text();
+        assert!(text.contains("Organisation: Example Primary"), "{text}");
+        assert!(
+            text.contains("What has been tried: Extra reading support"),
+            "{text}"
+        );
+        assert!(!sample().to_text().contains("Organisation"));
     }
 
     #[test]

@@ -198,7 +198,7 @@ fn remote(dir: &Path) -> Result<ExitCode> {
     }
     let Ok(stream) = stream else {
         bail!(
-            "the data in {} is in use by another frontdoor process that does not answer records commands; stop it (Ctrl-C) and run this again",
+            "the data in {} is held by another frontdoor process that does not answer records commands: in a chat, /record shows the last record and /export saves it; or stop that process (Ctrl-C) and run this again",
             dir.display()
         );
     };

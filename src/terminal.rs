@@ -1,9 +1,11 @@
-//! The terminal chat, over any reader and writer (so tests drive it in memory).
+//! The terminal chat, over any source of lines and any writer (so tests drive it in memory).
 //!
-//! Reads one answer per line and prints the engine's replies as text: numbered choices (typing
-//! the number or the words both work, the engine resolves them), the matched indicators, the
-//! record. At the end of input the consultation is already saved (every answer is flushed before
-//! the next question), so it resumes next time.
+//! Reads one answer at a time from a [`LineSource`]: piped input line by line ([`Piped`]), or
+//! the line editor on a terminal (`line_editor`), and prints the engine's replies as text:
+//! numbered choices (typing the number or the words both work, the engine resolves them), the
+//! matched indicators, the record. At the end of input or at Ctrl-C the consultation is already
+//! saved (every answer is flushed before the next question), so it resumes next time, and the
+//! chat says so ([`farewell`]).
 
 use std::io::{BufRead, Write};
 
@@ -39,48 +41,155 @@ pub struct Options {
     pub echo: bool,
 }
 
-/// Runs the chat until the end of input. `clock` gives the current time for each step.
+/// What reading one answer gave.
+#[derive(Debug)]
+pub enum Read {
+    /// A line, without its line ending.
+    Line(String),
+    /// Bytes that are not UTF-8 text: nothing is kept and the question is asked again.
+    NotText,
+    /// Ctrl-C at the prompt: the chat stops.
+    Interrupted,
+    /// The end of input (Ctrl-D, or the end of a piped script): the chat stops.
+    End,
+}
+
+/// Where the answers come from: piped input ([`Piped`]) or the line editor on a terminal.
+pub trait LineSource {
+    /// Whether the source draws the prompt itself (the line editor does; piped input does not,
+    /// so the prompt is printed with the question).
+    fn draws_prompt(&self) -> bool;
+    /// Reads one answer, showing `prompt` if the source draws it.
+    fn read(&mut self, prompt: &str) -> std::io::Result<Read>;
+}
+
+/// Lines read from any reader (piped stdin, a test's bytes), of any length.
+pub struct Piped<R> {
+    input: R,
+    bytes: Vec<u8>,
+}
+
+impl<R: BufRead> Piped<R> {
+    /// Answers from `input`, one per line.
+    pub fn new(input: R) -> Self {
+        Self {
+            input,
+            bytes: Vec::new(),
+        }
+    }
+}
+
+impl<R: BufRead> LineSource for Piped<R> {
+    fn draws_prompt(&self) -> bool {
+        false
+    }
+
+    fn read(&mut self, _prompt: &str) -> std::io::Result<Read> {
+        self.bytes.clear();
+        if self.input.read_until(b'\n', &mut self.bytes)? == 0 {
+            return Ok(Read::End);
+        }
+        while matches!(self.bytes.last(), Some(b'\n' | b'\r')) {
+            self.bytes.pop();
+        }
+        Ok(match std::str::from_utf8(&self.bytes) {
+            Ok(line) => Read::Line(line.to_string()),
+            // Not text (a terminal in another encoding, or binary pasted in): ask again.
+            Err(_) => Read::NotText,
+        })
+    }
+}
+
+/// What the terminal says when it stops reading, for a [`Read`] that stops it.
+pub fn farewell(read: &Read) -> Option<String> {
+    match read {
+        Read::Interrupted => Some(format!("\n\n(Stopped with Ctrl-C. {SAVED})\n")),
+        Read::End => Some(format!("\n(End of input. {SAVED})\n")),
+        Read::Line(_) | Read::NotText => None,
+    }
+}
+
+/// How the chat ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The input ended (Ctrl-D or the end of a script).
+    Input,
+    /// Ctrl-C.
+    Interrupted,
+}
+
+/// Runs the chat over lines read from `input` until its end. `clock` gives the current time
+/// for each step.
 pub fn run<R: BufRead, W: Write>(
     app: &App,
     key: &str,
     input: R,
+    output: W,
+    options: Options,
+    clock: impl Fn() -> DateTime<Utc>,
+) -> Result<Ended, TerminalError> {
+    run_with(app, key, &mut Piped::new(input), output, options, clock)
+}
+
+/// Runs the chat over any [`LineSource`] until it ends or is interrupted.
+pub fn run_with<S: LineSource, W: Write>(
+    app: &App,
+    key: &str,
+    source: &mut S,
     mut output: W,
     options: Options,
     clock: impl Fn() -> DateTime<Utc>,
-) -> Result<(), TerminalError> {
+) -> Result<Ended, TerminalError> {
     let replies = step(app, key, Input::Start, clock(), &mut output)?;
-    write_replies(&mut output, &replies)?;
-    let mut input = input;
-    let mut bytes = Vec::new();
+    let mut shown = replies_text(&replies);
     loop {
-        bytes.clear();
-        if input.read_until(b'\n', &mut bytes)? == 0 {
-            break;
-        }
-        while matches!(bytes.last(), Some(b'\n' | b'\r')) {
-            bytes.pop();
-        }
-        let Ok(line) = std::str::from_utf8(&bytes) else {
-            // Not text (a terminal in another encoding, or binary pasted in): ask again.
-            output.write_all(NOT_TEXT.as_bytes())?;
-            output.flush()?;
-            continue;
+        // The line editor draws the prompt itself (it redraws it while editing).
+        let prompt = if source.draws_prompt() {
+            match shown.strip_suffix(PROMPT) {
+                Some(text) => {
+                    shown.truncate(text.len());
+                    PROMPT
+                }
+                None => "",
+            }
+        } else {
+            ""
+        };
+        output.write_all(shown.as_bytes())?;
+        output.flush()?;
+        let read = source.read(prompt)?;
+        let line = match read {
+            Read::Line(line) => line,
+            Read::NotText => {
+                shown = NOT_TEXT.to_string();
+                continue;
+            }
+            Read::Interrupted | Read::End => {
+                if let Some(text) = farewell(&read) {
+                    output.write_all(text.as_bytes())?;
+                }
+                output.flush()?;
+                return Ok(if matches!(read, Read::Interrupted) {
+                    Ended::Interrupted
+                } else {
+                    Ended::Input
+                });
+            }
         };
         if options.echo {
             writeln!(output, "{line}")?;
         }
-        if let Some(text) = record_command(app, key, line) {
-            write!(output, "\n{text}\n> ")?;
-            output.flush()?;
+        if let Some(text) = record_command(app, key, &line) {
+            shown = format!("\n{text}\n{PROMPT}");
             continue;
         }
-        let replies = step(app, key, Input::parse(line), clock(), &mut output)?;
-        write_replies(&mut output, &replies)?;
+        let replies = step(app, key, Input::parse(&line), clock(), &mut output)?;
+        shown = replies_text(&replies);
     }
-    writeln!(output, "\n(End of input. {SAVED})")?;
-    output.flush()?;
-    Ok(())
 }
+
+/// The prompt that ends what is shown before an answer is read.
+const PROMPT: &str = "> ";
 
 /// `/record` (the last record of this chat, in full) and `/export` (saved as a Markdown file in
 /// the current folder): answered here, since they need the store, not the consultation.
@@ -137,11 +246,8 @@ fn step<W: Write>(
     }
 }
 
-fn write_replies<W: Write>(output: &mut W, replies: &[Reply]) -> std::io::Result<()> {
-    for r in replies {
-        output.write_all(render(r).as_bytes())?;
-    }
-    output.flush()
+fn replies_text(replies: &[Reply]) -> String {
+    replies.iter().map(render).collect()
 }
 
 /// One reply as terminal text.

@@ -96,6 +96,14 @@ fn records_commands_work_while_a_chat_holds_the_store() {
         "{}",
         text(&list.stdout)
     );
+    // The command the chat suggests, answered by the running chat.
+    let export = frontdoor(&data)
+        .args(["records", "export", &reference, "--format", "md"])
+        .output()
+        .expect("export");
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    assert!(text(&export.stderr).is_empty(), "{}", text(&export.stderr));
+    assert!(text(&export.stdout).contains(&reference));
     let missing = frontdoor(&data)
         .args(["records", "show", "FD-20000101-9999"])
         .output()
@@ -274,4 +282,27 @@ fn backup_and_restore_from_the_command_line() {
         .output()
         .expect("show");
     assert!(text(&show.stdout).contains("Alex Example"));
+}
+
+#[test]
+fn records_commands_while_the_store_is_held_without_a_service_say_so_in_one_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    // This test holds the store, as a process that serves no records commands would.
+    let store = frontdoor::store::Store::open_with(&data, &Default::default()).expect("store");
+    let export = frontdoor(&data)
+        .args(["records", "export", "FD-20261124-0001", "--format", "md"])
+        .output()
+        .expect("export");
+    drop(store);
+    assert!(!export.status.success());
+    assert!(export.stdout.is_empty());
+    let err = text(&export.stderr);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.contains("held by another frontdoor process"), "{err}");
+    assert!(err.contains("/export"), "{err}");
+    assert!(
+        !err.contains("WouldBlock") && !err.contains("sled") && !err.contains("lock"),
+        "no raw storage error: {err}"
+    );
 }

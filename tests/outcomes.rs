@@ -140,3 +140,68 @@ fn outcomes_by_tier_day_and_night() {
         insta::assert_snapshot!(format!("outcomes-{area}"), text);
     }
 }
+
+/// The line of the screen that starts with `label`, with the lines it wraps onto.
+fn part<'a>(shown: &'a str, label: &str) -> Option<&'a str> {
+    let start = shown.find(label)?;
+    let rest = &shown[start..];
+    let end = rest[1..].find('\n').map(|i| i + 1).unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+#[test]
+fn every_area_says_what_happens_next_from_its_own_document_and_never_another_areas() {
+    let rules = rules::load_embedded().expect("rules");
+    let engine = Engine::new(dialogue::load_embedded().expect("script"), rules.clone());
+    let seeds: BTreeMap<String, String> = rules
+        .areas()
+        .map(|a| (a.id().to_string(), a.meta.seed.clone()))
+        .collect();
+    let at = parse_local(DAY).expect("time");
+    for (area, ids) in CASES {
+        let own = &seeds[*area];
+        // Tiers 2, 3 and 4: a referral or early help, where the caller needs to know what follows.
+        for (name, id) in NAMES.iter().zip(ids).skip(1).take(3) {
+            let shown = outcome(&engine, area, id, at);
+            let next = part(&shown, "What happens next: ")
+                .unwrap_or_else(|| panic!("{area} {name}: no next step:\n{shown}"));
+            // The screen clips at a sentence end, so the quote is compared by its opening words.
+            let quote = next.trim_start_matches("What happens next: ");
+            let quote = quote.split_once('"').map_or(quote, |(_, q)| q);
+            let opening: String = quote.chars().take(40).collect();
+            let own_words = |a: &str| {
+                rules
+                    .area(a)
+                    .expect("area")
+                    .next_steps
+                    .iter()
+                    .chain(&rules.area(a).expect("area").timescales)
+                    .any(|t| t.text.contains(opening.as_str()))
+            };
+            assert!(
+                own_words(area) || frontdoor::advice::next_steps::NO_NEXT_STEP.contains(&opening),
+                "{area} {name}: the next step is not from its own document ({own}):\n{shown}"
+            );
+            for (other, seed) in &seeds {
+                if other == area {
+                    continue;
+                }
+                assert!(
+                    !own_words(other),
+                    "{area} {name}: the next step is {other}'s:\n{shown}"
+                );
+                assert!(
+                    !shown.contains(seed.as_str()),
+                    "{area} {name}: the outcome cites {other}'s document:\n{shown}"
+                );
+            }
+        }
+    }
+    // Warwickshire's Family Connect: the pathway and the consultation feedback letter.
+    let shown = outcome(&engine, "warwickshire", "edu-3-01", at);
+    assert!(shown.contains("clearly defined pathway"), "{shown}");
+    assert!(shown.contains("feedback letter"), "{shown}");
+    // Medway's timescales for a referral.
+    let shown = outcome(&engine, "medway", "dev-3-01", at);
+    assert!(shown.contains("4HRS"), "{shown}");
+}

@@ -113,3 +113,47 @@ fn a_restart_resumes_at_the_same_question_with_answers_kept() {
         "{out}"
     );
 }
+
+#[test]
+fn a_piped_concern_of_5000_characters_is_stored_whole() {
+    use frontdoor::app::App;
+    use frontdoor::config::Config;
+    use frontdoor::terminal::{self, Ended, Options};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = Config {
+        data_dir: dir.path().join("data"),
+        ..Config::default()
+    };
+    let now = chrono::Utc::now();
+    let app = App::open(config.clone(), now).expect("app");
+    // Past the 4,095 bytes a terminal's line buffer holds in canonical mode.
+    let sentence = "Alex has been late most mornings this term and says she is tired and hungry. ";
+    let concern: String = sentence.repeat(5000 / sentence.len() + 1)[..5000]
+        .trim_end()
+        .to_string();
+    assert!(concern.chars().count() > 4990);
+    let input = format!("no\nmedway\n{concern}\n");
+    let mut out = Vec::new();
+    let ended = terminal::run(
+        &app,
+        "terminal:test",
+        input.as_bytes(),
+        &mut out,
+        Options { echo: true },
+        || now,
+    )
+    .expect("the chat runs");
+    assert_eq!(ended, Ended::Input);
+    let said = String::from_utf8_lossy(&out);
+    assert!(
+        said.contains("(End of input. Your answers are saved"),
+        "{said}"
+    );
+    let session = app
+        .store()
+        .load_session("terminal:test", now, config.session_idle())
+        .expect("store")
+        .expect("a session");
+    assert_eq!(session.concerns.messages, vec![concern]);
+}

@@ -187,9 +187,205 @@ fn several_children() {
     lines.insert(6, "Robin Example");
     lines.insert(7, "3 weeks");
     lines.insert(8, "don't know");
+    lines.insert(9, "yes");
     let t = check("several-children", &engine, lines);
     assert!(
         t.contains("Another child: Robin Example, 3 weeks old"),
         "{t}"
     );
+    // The concern does not name Robin: asked, and the answer goes to the summary and outcome.
+    assert!(
+        t.contains("Is your concern about Robin Example too?"),
+        "{t}"
+    );
+    assert!(
+        t.contains("the concern is about this child too: yes"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Outcome for Alex Example and Robin Example"),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_child_the_concern_names_is_recorded_as_its_subject_without_a_question() {
+    let engine = engine();
+    let mut lines = routine("medway");
+    lines[2] = "Alex (8) and her brother Robin (6) have been late most mornings this term; both say they are hungry and tired";
+    lines.insert(5, "/child");
+    lines.insert(6, "Robin Example");
+    lines.insert(7, "6");
+    lines.insert(8, "Example Primary");
+    let lines = with_follow_up(&engine, lines);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let t = transcript(&engine, &lines);
+    assert!(!t.contains("Is your concern about Robin"), "{t}");
+    // One answer fewer than when Robin has to be asked about (the routine 14, plus name, age
+    // and setting; one more if the reading was unsure and the follow-up was asked).
+    assert!(
+        measure(&t, "answers to the record:").is_some_and(|n| n <= 18),
+        "{t}"
+    );
+    assert!(t.contains("Your concern names them"), "{t}");
+    assert!(
+        t.contains("the concern is about this child too: yes (named in the concern)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Outcome for Alex Example and Robin Example"),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_child_the_concern_is_not_about_is_recorded_so() {
+    let engine = engine();
+    let mut lines = routine("medway");
+    lines.insert(5, "/child");
+    lines.insert(6, "Jo Example");
+    lines.insert(7, "don't know");
+    lines.insert(8, "don't know");
+    lines.insert(9, "perhaps");
+    // "2": the number of "No" as the terminal lists it.
+    lines.insert(10, "2");
+    let lines = with_follow_up(&engine, lines);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let t = transcript(&engine, &lines);
+    // An answer that is not yes, no or "don't know" is asked again, nothing lost.
+    assert_eq!(
+        t.matches("Is your concern about Jo Example too?").count(),
+        2,
+        "{t}"
+    );
+    assert!(t.contains("the concern is about this child too: no"), "{t}");
+    assert!(t.contains("Outcome for Alex Example:"), "{t}");
+}
+
+#[test]
+fn a_name_typed_as_the_concern_is_asked_about_and_kept_as_the_childs_name() {
+    let engine = engine();
+    let mut lines = routine("medway");
+    lines.insert(2, "Tom Smith");
+    lines[3] = "Tom (8) has been late most mornings this term, says he is hungry and tired, and his attendance has dropped to 91%";
+    // The child's name is already known: its question is not asked.
+    lines.remove(5);
+    let lines = with_follow_up(&engine, lines);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let t = transcript(&engine, &lines);
+    assert!(t.contains("What is worrying you about Tom?"), "{t}");
+    assert!(!t.contains("What is the child's name?"), "{t}");
+    assert!(t.contains("Outcome for Tom Smith"), "{t}");
+    // The name is not read as a concern.
+    assert!(!t.contains("your words: Smith"), "{t}");
+    // The name costs one answer before the first advice and saves the name question after it.
+    assert!(measure(&t, "answers to first advice:") == Some(5), "{t}");
+    assert!(
+        measure(&t, "answers to the record:").is_some_and(|n| n <= 15),
+        "{t}"
+    );
+}
+
+#[test]
+fn a_name_the_concern_does_not_use_is_offered_at_the_childs_name() {
+    let engine = engine();
+    let mut lines = routine("medway");
+    lines.insert(2, "Amelia");
+    lines[5] = "yes";
+    let lines = with_follow_up(&engine, lines);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let t = transcript(&engine, &lines);
+    assert!(t.contains("What is worrying you about Amelia?"), "{t}");
+    assert!(
+        t.contains("Earlier you typed \"Amelia\": type \"yes\" if that is the child's name."),
+        "{t}"
+    );
+    assert!(t.contains("Outcome for Amelia"), "{t}");
+}
+
+#[test]
+fn a_one_word_concern_is_read_as_a_concern_not_a_name() {
+    let engine = engine();
+    for concern in ["Neglect", "Bruises", "tom smith"] {
+        let t = transcript(&engine, &["no", "medway", concern]);
+        assert!(!t.contains("What is worrying you about"), "{concern}: {t}");
+        assert!(t.contains("I understood"), "{concern}: {t}");
+    }
+}
+
+#[test]
+fn the_record_keeps_what_was_asked_and_no_field_that_never_is() {
+    let engine = engine();
+    let at = parse_local(AT).expect("time");
+    let mut session = engine.new_session(at, None);
+    (session, _) = engine.step(session, Input::Start, at);
+    let mut record = None;
+    for line in with_follow_up(&engine, routine("warwickshire")) {
+        let replies;
+        (session, replies) = engine.step(session, Input::parse(&line), at);
+        for r in replies {
+            if let Reply::Finished(r) = r {
+                record = Some(r);
+            }
+        }
+    }
+    let record = record.expect("a record");
+    let text = record.to_text();
+    assert!(
+        text.contains("Role, organisation, link to the child, safeguarding lead: Class teacher at Example Primary, her teacher since September"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Household, language, other professionals: Mum and a brother aged 4; English; the school nurse"),
+        "{text}"
+    );
+    let json = record.to_json().expect("json");
+    for never_asked in [
+        "organisation",
+        "relationship",
+        "safeguarding_lead",
+        "language",
+        "professionals",
+        "tried",
+    ] {
+        assert!(
+            !json.contains(&format!("\"{never_asked}\"")),
+            "{never_asked}: {json}"
+        );
+    }
+}
+
+#[test]
+fn a_first_message_that_is_not_a_concern_is_asked_again_and_nothing_is_lost() {
+    let engine = engine();
+    for reply in ["yes", "hi", "no"] {
+        let t = transcript(&engine, &["no", "medway", reply]);
+        assert!(
+            t.contains("! Please tell me in your own words what is worrying you"),
+            "{reply}: {t}"
+        );
+        assert!(!t.contains("I understood"), "{reply}: {t}");
+    }
+    // An age alone is kept as the child's age, and its question is not asked again.
+    let mut lines = routine("medway");
+    lines.insert(2, "Year 4");
+    lines.remove(6);
+    let lines = with_follow_up(&engine, lines);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let t = transcript(&engine, &lines);
+    assert!(t.contains("Thanks: the child's age is noted"), "{t}");
+    assert!(
+        !t.contains("What is the child's date of birth, or their age?"),
+        "{t}"
+    );
+    assert!(t.contains("Outcome for Alex Example"), "{t}");
+    // An adult's name is asked about by name and never offered as the child's.
+    let t = transcript(&engine, &["no", "medway", "Mr Smith"]);
+    assert!(t.contains("What is worrying you about Mr Smith?"), "{t}");
+    let mut lines = routine("medway");
+    lines.insert(2, "Mr Smith");
+    let lines = with_follow_up(&engine, lines);
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let t = transcript(&engine, &lines);
+    assert!(!t.contains("Earlier you typed"), "{t}");
 }

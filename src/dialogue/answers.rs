@@ -781,8 +781,169 @@ pub fn postcode(outward: &str, inward: &str) -> Option<String> {
     })
 }
 
+/// Words a worried caller may type alone, capitalised, at "What is worrying you?": never taken
+/// for a name. (A name check, not a reading of the concern: the understanding reads these.)
+const CONCERN_WORDS: &[&str] = &[
+    "abuse",
+    "abused",
+    "absent",
+    "absence",
+    "alcohol",
+    "angry",
+    "anxious",
+    "anxiety",
+    "assault",
+    "assaulted",
+    "attendance",
+    "behaviour",
+    "bruise",
+    "bruised",
+    "bruises",
+    "bruising",
+    "bullied",
+    "bullying",
+    "burn",
+    "burns",
+    "cce",
+    "concern",
+    "concerned",
+    "concerns",
+    "crying",
+    "cse",
+    "cuts",
+    "depressed",
+    "dirty",
+    "disclosure",
+    "domestic",
+    "drinking",
+    "drugs",
+    "eviction",
+    "excluded",
+    "exploitation",
+    "exploited",
+    "fgm",
+    "fighting",
+    "frightened",
+    "gangs",
+    "grooming",
+    "groomed",
+    "harm",
+    "help",
+    "homeless",
+    "hungry",
+    "hurt",
+    "injured",
+    "injury",
+    "late",
+    "lateness",
+    "missing",
+    "neglect",
+    "neglected",
+    "pregnant",
+    "rape",
+    "sad",
+    "scared",
+    "self-harm",
+    "selfharm",
+    "sexting",
+    "smell",
+    "smells",
+    "smelly",
+    "suicidal",
+    "suicide",
+    "thin",
+    "tired",
+    "truancy",
+    "truanting",
+    "unsafe",
+    "violence",
+    "violent",
+    "weight",
+    "worried",
+    "worry",
+    "yes",
+    "no",
+    "none",
+    "hello",
+    "hi",
+    "help",
+];
+
+/// Whether `name` starts with a title ("Mr Smith", "Dr Khan"): an adult, not a child.
+pub fn is_title(name: &str) -> bool {
+    name.split_whitespace().next().is_some_and(|w| {
+        matches!(
+            w.trim_end_matches('.').to_lowercase().as_str(),
+            "mr" | "mrs" | "ms" | "miss" | "mx" | "dr" | "prof" | "sir" | "dame" | "rev"
+        )
+    })
+}
+
+/// Whether `text`, typed where the concern is asked, is only a person's name ("Tom Smith",
+/// "Amelia"): one to three capitalised words of letters (with ' or -), none of them a word a
+/// worried caller types alone ("Neglect", "Bruises"). Returns the name as typed. A lower-case
+/// name is not recognised (it could as well be a one-word concern), nor is anything longer.
+pub fn looks_like_a_name(text: &str) -> Option<String> {
+    let t = text.trim().trim_end_matches(['.', '!']);
+    let words: Vec<&str> = t.split_whitespace().collect();
+    if words.is_empty() || words.len() > 3 || t.chars().count() > 40 {
+        return None;
+    }
+    let capitalised = |w: &str| {
+        let mut chars = w.chars();
+        chars.next().is_some_and(char::is_uppercase)
+            && w.chars().count() >= 2
+            && w.chars()
+                .all(|c| c.is_alphabetic() || c == '\'' || c == '’' || c == '-')
+            && w.chars().any(char::is_lowercase)
+    };
+    if !words
+        .iter()
+        .all(|w| capitalised(w) || (is_title(w) && capitalised(w.trim_end_matches('.'))))
+    {
+        return None;
+    }
+    if words
+        .iter()
+        .any(|w| CONCERN_WORDS.contains(&w.to_lowercase().as_str()))
+    {
+        return None;
+    }
+    parse_name(t).ok()
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_name_alone_is_recognised_and_a_one_word_concern_is_not() {
+        for name in [
+            "Tom Smith",
+            "Amelia",
+            "Mary-Jane O'Neill",
+            "Tom Smith.",
+            "Mr. Smith",
+        ] {
+            assert!(looks_like_a_name(name).is_some(), "{name}");
+        }
+        assert!(is_title("Mr. Smith") && is_title("Dr Khan") && !is_title("Tom Smith"));
+        for concern in [
+            "Neglect",
+            "Bruises",
+            "Self-harm",
+            "Hungry",
+            "tom smith",
+            "Tom hits his sister",
+            "He is hungry",
+            "Y10",
+            "ALEX",
+            "Anonymous",
+            "",
+        ] {
+            assert!(looks_like_a_name(concern).is_none(), "{concern}");
+        }
+    }
+
     use super::*;
 
     fn today() -> NaiveDate {

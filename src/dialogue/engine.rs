@@ -320,6 +320,9 @@ pub struct Concerns {
     pub immediate: bool,
     /// Red flags named by the red-flag floor.
     pub red_flags: Vec<String>,
+    /// A name typed where the concern was asked ("Tom Smith"): not read as a concern, kept
+    /// for the child's name.
+    pub name_given: Option<String>,
     /// Needs the caller dropped, so that reading the messages again does not bring them back.
     pub dropped_needs: Vec<String>,
     /// Red-flag indicators the caller asked to drop, waiting for them to confirm it.
@@ -383,6 +386,67 @@ pub struct OtherChild {
     pub age: Option<ChildAge>,
     /// School, nursery or other setting.
     pub setting: String,
+    /// Whether the concern is about this child too, as the caller answered (`None`: not
+    /// known). A child whose given name the concern mentions is taken as named in it.
+    pub concern: Option<bool>,
+}
+
+/// Which children the concern is about, as the record and the summary say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConcernAbout {
+    /// The caller's words name the child.
+    Named,
+    /// The caller said the concern is about this child too.
+    Yes,
+    /// The caller said it is not.
+    No,
+    /// Not known.
+    NotKnown,
+}
+
+impl ConcernAbout {
+    /// The phrase for the record and the summary.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ConcernAbout::Named => "yes (named in the concern)",
+            ConcernAbout::Yes => "yes",
+            ConcernAbout::No => "no",
+            ConcernAbout::NotKnown => "not known",
+        }
+    }
+}
+
+/// Whether `messages` mention the given name (the first word) of `name`, as a whole word in
+/// any case. A given name of one letter, or none, is never taken as mentioned.
+pub fn names_in(messages: &[String], name: &str) -> bool {
+    let Some(given) = name.split_whitespace().next() else {
+        return false;
+    };
+    let given = given
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
+    if given.chars().count() < 2 {
+        return false;
+    }
+    messages.iter().any(|m| {
+        m.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
+            .map(|w| w.trim_end_matches("'s").trim_matches('\''))
+            .any(|w| w.to_lowercase() == given)
+    })
+}
+
+impl OtherChild {
+    /// Whether the concern is about this child: named in `messages`, or as the caller said.
+    pub fn concern_about(&self, messages: &[String]) -> ConcernAbout {
+        if names_in(messages, &self.name) {
+            return ConcernAbout::Named;
+        }
+        match self.concern {
+            Some(true) => ConcernAbout::Yes,
+            Some(false) => ConcernAbout::No,
+            None => ConcernAbout::NotKnown,
+        }
+    }
 }
 
 impl Session {

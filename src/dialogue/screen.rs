@@ -132,6 +132,10 @@ pub fn advice(record: &Record, title: &str, footer: &str) -> String {
     if let Some(o) = &record.outcome {
         rest.push((format!("Why: {} (source {})", o.rule, o.source), 2));
     }
+    // A second step (Family Connect's feedback letter, a timescale) where the screen has room.
+    if let Some(n) = next.get(1) {
+        rest.push((format!("Then: {n}"), 2));
+    }
     let mut used: usize = parts.iter().map(|p| lines(p)).sum::<usize>() + lines(footer);
     for (text, share) in rest {
         let room = MAX_LINES.saturating_sub(used);

@@ -201,18 +201,33 @@ impl Engine {
     pub(super) fn child_question(&self, s: &Session, hint: Option<String>) -> Question {
         let n = s.children.len() + 2;
         let (text, dont_know) = match s.adding_child {
-            Some(1) => ("What is this child's date of birth, or their age?", true),
-            Some(2) => (
-                "Which school, nursery or setting does this child attend?",
+            Some(1) => (
+                "What is this child's date of birth, or their age?".to_string(),
                 true,
             ),
-            _ => ("What is the other child's name?", false),
+            Some(2) => (
+                "Which school, nursery or setting does this child attend?".to_string(),
+                true,
+            ),
+            Some(3) => {
+                let name = s.children.last().map_or("this child", |c| c.name.as_str());
+                return Question {
+                    step: "other_child".into(),
+                    section: format!("Child {n}"),
+                    progress: None,
+                    text: format!("Is your concern about {name} too?"),
+                    choices: yes_no_choices(),
+                    dont_know: true,
+                    hint,
+                };
+            }
+            _ => ("What is the other child's name?".to_string(), false),
         };
         Question {
             step: "other_child".into(),
             section: format!("Child {n}"),
             progress: None,
-            text: text.into(),
+            text,
             choices: vec![],
             dont_know,
             hint,
@@ -260,7 +275,7 @@ impl Engine {
                 }
                 s.adding_child = Some(2);
             }
-            _ => {
+            2 => {
                 if !dont_know {
                     match answers::parse_text(text) {
                         Ok(t) => {
@@ -274,22 +289,67 @@ impl Engine {
                         }
                     }
                 }
-                s.adding_child = None;
-                let name = s
+                // Which child the concern is about: a child the caller's words name needs no
+                // question.
+                let named = s
                     .children
                     .last()
-                    .map(|c| c.name.clone())
-                    .unwrap_or_default();
-                out.push(Reply::Say(format!(
-                    "Added {name} to this consultation. /child adds another."
-                )));
-                if !s.is_finished() {
-                    out.extend(self.prompt(s, now, None));
+                    .is_some_and(|c| names_in(&s.concerns.messages, &c.name));
+                if !named {
+                    s.adding_child = Some(3);
+                    out.push(Reply::Ask(self.child_question(s, None)));
+                    return;
                 }
+                self.child_added(s, now, out);
+                return;
+            }
+            _ => {
+                let about = if dont_know {
+                    None
+                } else {
+                    // By number ("1", "2"), as the terminal lists them, or in words.
+                    let chosen = resolve_choice(&yes_no_choices(), text).map(|k| k == "yes");
+                    match chosen.ok_or(()).or_else(|_| answers::parse_yes_no(text)) {
+                        Ok(yes) => Some(yes),
+                        Err(h) => {
+                            out.push(Reply::Ask(self.child_question(s, Some(h.0))));
+                            return;
+                        }
+                    }
+                };
+                if let Some(c) = s.children.last_mut() {
+                    c.concern = about;
+                }
+                self.child_added(s, now, out);
                 return;
             }
         }
         out.push(Reply::Ask(self.child_question(s, None)));
+    }
+
+    /// The other child is complete: say so, with what the concern is about, and go back to
+    /// where the consultation was.
+    fn child_added(&self, s: &mut Session, now: NaiveDateTime, out: &mut Vec<Reply>) {
+        s.adding_child = None;
+        let Some(child) = s.children.last() else {
+            out.extend(self.prompt(s, now, None));
+            return;
+        };
+        let about = match child.concern_about(&s.concerns.messages) {
+            ConcernAbout::Named => {
+                " Your concern names them, so the record says it is about them too."
+            }
+            ConcernAbout::Yes => " The record says the concern is about them too.",
+            ConcernAbout::No => " The record says the concern is not about them.",
+            ConcernAbout::NotKnown => "",
+        };
+        let name = child.name.clone();
+        out.push(Reply::Say(format!(
+            "Added {name} to this consultation.{about} /child adds another."
+        )));
+        if !s.is_finished() {
+            out.extend(self.prompt(s, now, None));
+        }
     }
 
     /// Deletes this consultation's answers and starts again (a new generation).
@@ -417,4 +477,9 @@ impl Engine {
         t.push_str("For a full consultation with a record, answer the questions (/help).");
         vec![Reply::Say(t)]
     }
+}
+
+/// Yes and No, as choices (buttons in Telegram, numbered in the terminal).
+fn yes_no_choices() -> Vec<Choice> {
+    vec![choice("yes", "Yes"), choice("no", "No")]
 }

@@ -4,6 +4,9 @@
 
 use super::*;
 
+/// The re-ask when the first message says nothing about a concern.
+const ASK_IN_OWN_WORDS: &str = "Please tell me in your own words what is worrying you: what you saw or heard, the child's age, how often.";
+
 impl Engine {
     pub(super) fn concerns_answer(
         &self,
@@ -97,9 +100,66 @@ impl Engine {
                 if answers::is_dont_know(t) {
                     return Taken::Hint("Please say in your own words what you have seen or heard that worries you: even a little helps.".into());
                 }
+                if let Some(hint) = self.not_a_concern(s, area, t, now) {
+                    return Taken::Hint(hint);
+                }
                 self.concerns_text(s, area, t, now, out)
             }
         }
+    }
+
+    /// A first message that is not a concern is asked about rather than read as one: a
+    /// yes, a no or a greeting; a child's age alone (kept as the child's age); a name alone
+    /// ("Tom Smith": kept for the child's name, and the question asked about that child). Never
+    /// when the words raise a red flag or immediate danger (those are read as a concern at once).
+    fn not_a_concern(
+        &self,
+        s: &mut Session,
+        area: &Area,
+        text: &str,
+        now: NaiveDateTime,
+    ) -> Option<String> {
+        if !s.concerns.messages.is_empty() {
+            return None;
+        }
+        let n = answers::normalise(text);
+        if answers::parse_yes_no(text).is_ok()
+            || matches!(n.as_str(), "hi" | "hello" | "hey" | "help" | "?" | "start")
+        {
+            return Some(ASK_IN_OWN_WORDS.into());
+        }
+        if text.split_whitespace().count() <= 3 {
+            if let Ok(age) = answers::parse_child_age(text, now.date()) {
+                let said = age.describe(now.date());
+                if !s.answers.contains_key("child_age") {
+                    self.store(s, "child_age", Answer::Age(age));
+                }
+                return Some(format!(
+                    "Thanks: the child's age is noted ({said}). {ASK_IN_OWN_WORDS}"
+                ));
+            }
+        }
+        if s.concerns.name_given.is_some() {
+            return None;
+        }
+        let name = answers::looks_like_a_name(text)?;
+        if self
+            .assess(s, area, text, now)
+            .is_some_and(|a| a.immediate || !a.reading.red_flags.is_empty())
+        {
+            return None;
+        }
+        let about = if answers::is_title(&name) {
+            // An adult ("Mr Smith"): asked about, never offered as the child's name.
+            name.clone()
+        } else {
+            let given = name.split_whitespace().next().unwrap_or(&name).to_string();
+            s.concerns.name_given = Some(name);
+            given
+        };
+        Some(format!(
+            "Thanks. What is worrying you about {about}? Tell me what you saw or heard (the child's details come after the first advice)."
+        ))
     }
 
     pub(super) fn concerns_text(
@@ -338,6 +398,13 @@ impl Engine {
     pub(super) fn finish_concerns(&self, s: &mut Session, step: &Step) {
         s.concerns.stage = ConcernStage::Confirm;
         self.store(s, step.id.as_str(), Answer::Concerns);
+        // A name typed at the concern question, then used in the concern: the child's name
+        // (shown in the summary, where it can be corrected).
+        if let Some(name) = s.concerns.name_given.clone() {
+            if !s.answers.contains_key("child_name") && names_in(&s.concerns.messages, &name) {
+                self.store(s, "child_name", Answer::Text(name));
+            }
+        }
     }
 
     pub(super) fn follow_up_question(

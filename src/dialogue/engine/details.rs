@@ -113,6 +113,13 @@ impl Engine {
                 }
             }
         }
+        // A name typed where the concern was asked, not used in the concern: offered here.
+        let hint = match (&s.concerns.name_given, hint) {
+            (Some(name), None) if step.id.as_str() == "child_name" => Some(format!(
+                "Earlier you typed \"{name}\": type \"yes\" if that is the child's name."
+            )),
+            (_, hint) => hint,
+        };
         vec![Reply::Ask(Question {
             step: step.id.to_string(),
             section: step.section.clone(),
@@ -211,6 +218,12 @@ impl Engine {
                 Err(h) => return Taken::Hint(h.0),
             },
             StepKind::Name if id == "child_name" => {
+                // "yes": the name typed where the concern was asked.
+                let text = match (&s.concerns.name_given, answers::parse_yes_no(text)) {
+                    (Some(name), Ok(true)) => name.clone(),
+                    _ => text.to_string(),
+                };
+                let text = text.as_str();
                 // "Alex Example, Example Primary": the name, then the school or setting.
                 let (name, setting) = match text.split_once(',') {
                     Some((n, rest)) if !rest.trim().is_empty() => (n, Some(rest.trim())),

@@ -35,7 +35,11 @@ impl Engine {
                 } else {
                     format!(", {}", c.setting)
                 };
-                format!("Another child: {}, {age}{setting}", c.name)
+                format!(
+                    "Another child: {}, {age}{setting}; the concern is about this child too: {}",
+                    c.name,
+                    c.concern_about(&s.concerns.messages).describe()
+                )
             })
             .collect()
     }
@@ -190,10 +194,21 @@ impl Engine {
 
     pub(super) fn outcome(&self, mut s: Session, now: NaiveDateTime) -> (Session, Vec<Reply>) {
         let record = self.record(&mut s, now, true);
-        let child = if record.child.name.is_empty() {
+        let mut children: Vec<String> = vec![if record.child.name.is_empty() {
             "the child".to_string()
         } else {
             record.child.name.clone()
+        }];
+        children.extend(
+            record
+                .other_children
+                .iter()
+                .filter(|c| c.concern_is_about())
+                .map(|c| c.name.clone()),
+        );
+        let child = match children.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => children.concat(),
         };
         let text = screen::advice(
             &record,
@@ -446,20 +461,19 @@ impl Engine {
             caller: record::Caller {
                 name: self.answer_text(s, "caller_name", now),
                 role: self.answer_text(s, "caller_role", now),
-                organisation: self.answer_text(s, "caller_org", now),
                 contact: self.answer_text(s, "caller_contact", now),
-                relationship: self.answer_text(s, "relationship", now),
-                safeguarding_lead: self.answer_text(s, "safeguarding_lead", now),
+                // Organisation, relationship and safeguarding lead are asked within the role.
+                ..record::Caller::default()
             },
             child: record::Child {
                 name: self.answer_text(s, "child_name", now),
                 age: self.answer_text(s, "child_age", now),
                 address: self.answer_text(s, "address", now),
                 household: self.answer_text(s, "household", now),
-                language: self.answer_text(s, "language", now),
-                professionals: self.answer_text(s, "professionals", now),
-                tried: self.answer_text(s, "tried", now),
                 setting: self.answer_text(s, "child_setting", now),
+                // Language and other professionals are asked with the household, what was
+                // tried with what is working well.
+                ..record::Child::default()
             },
             other_children: s
                 .children
@@ -471,6 +485,7 @@ impl Engine {
                         .as_ref()
                         .map_or("don't know".into(), |a| a.describe(now.date())),
                     setting: c.setting.clone(),
+                    concern: c.concern_about(&s.concerns.messages).describe().to_string(),
                     ..record::Child::default()
                 })
                 .collect(),
