@@ -230,14 +230,18 @@ pub struct Scores {
     /// Probability of each need, in [`Model::needs`] order.
     pub needs: Vec<f32>,
     /// The highest probability of immediate danger read in one part of the message alone
-    /// (windows of [`PART_SENTENCES`] consecutive sentences; 0 when the message has no more
-    /// sentences than that, or parts were not read): a serious fact in one sentence of a long story, read without the
+    /// (windows of [`PART_SENTENCES`] consecutive sentences; 0 when the message has fewer than
+    /// [`PART_MIN_SENTENCES`], or parts were not read): a serious fact in one sentence of a long story, read without the
     /// rest of the story diluting it.
     pub part_immediate: f32,
 }
 
 /// Sentences in one part of a message (see [`Scores::part_immediate`]).
 pub const PART_SENTENCES: usize = 1;
+
+/// Only a message of at least this many sentences is also read in parts: a long story, where
+/// one serious fact can be diluted (nine in ten messages have fewer).
+pub const PART_MIN_SENTENCES: usize = 10;
 
 impl Model {
     /// Assembles a model and indexes its features.
@@ -413,10 +417,10 @@ impl Model {
     }
 
     /// The highest probability of immediate danger in one window of [`PART_SENTENCES`]
-    /// consecutive sentences, when the message has more sentences than that (else 0). Each part
+    /// consecutive sentences, when the message has at least [`PART_MIN_SENTENCES`] (else 0). Each part
     /// keeps the message-wide features (the child's age, stated anywhere).
     fn part_immediate(&self, text: &Text, hits: &[Hit]) -> f32 {
-        if text.sentences <= PART_SENTENCES {
+        if text.sentences < PART_MIN_SENTENCES.max(PART_SENTENCES + 1) {
             return 0.0;
         }
         // Each sentence's features, and the message-wide ones every part keeps.
