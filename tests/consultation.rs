@@ -1087,15 +1087,27 @@ fn ask_when_unsure_gives_the_higher_tier_and_what_would_lower_it() {
     use frontdoor::understanding::Understanding;
     let rules = embedded();
     let understanding = Understanding::builtin(&rules.needs).expect("understanding");
-    // The first message of the development corpus that the shipped model is unsure about (and
-    // can say what would lower), so the test follows the model as it is retrained.
-    let corpus = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/train/dev.jsonl"),
-    )
-    .expect("the development corpus");
-    let texts: Vec<String> = corpus
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    // The first message of the development corpus, then of the validation set, that the shipped
+    // model is unsure about (and can say what would lower), so the test follows the model as it
+    // is retrained.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let mut files = vec![root.join("train/dev.jsonl")];
+    let mut validation: Vec<_> = std::fs::read_dir(root.join("validation"))
+        .expect("the validation set")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    validation.sort();
+    files.extend(validation);
+    let texts: Vec<String> = files
+        .iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(f)
+                .expect("a corpus file")
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
         .filter_map(|v| v["text"].as_str().map(str::to_string))
         .collect();
     let unsure = texts
@@ -1133,4 +1145,22 @@ fn ask_when_unsure_gives_the_higher_tier_and_what_would_lower_it() {
 
 fn area_ref<'a>(rules: &'a RuleSet, id: &str) -> &'a Area {
     rules.area(id).expect("area")
+}
+
+/// Child protection the model does not read as immediate, about a need that is immediate when the
+/// person lives with the child: one question asks, and a worrying answer gives 999 at once.
+#[test]
+fn a_worrying_answer_about_who_has_access_gives_immediate_protection_at_once() {
+    let rules = embedded();
+    let h = Harness::new(rules.clone());
+    let concern = "Year 5 girl told me her stepdad touches her private parts at night";
+    let text = said(&h.run(&["no", "medway", concern, "yes", "yes"]));
+    assert!(text.contains("IMMEDIATE PROTECTION"), "{text}");
+    if text.contains("One question") {
+        assert!(
+            text.contains("With your answer, the advice changes"),
+            "the raised level is said at once: {text}"
+        );
+        assert!(text.contains("Call 999 now"), "{text}");
+    }
 }

@@ -381,22 +381,46 @@ impl Understanding {
         spans
     }
 
-    /// The question most worth asking when the model is unsure: about the best need, the factor
-    /// whose worrying answer would move it to the higher tier (its age first, when unknown).
+    /// The question most worth asking: when the model is unsure between two tiers, about the
+    /// best need, the factor whose worrying answer would move it to the higher tier (its age
+    /// first, when unknown); when it gives child protection but not immediate protection, the
+    /// factor that would make the need immediate in the taxonomy (who the person is, their access
+    /// today, the child's age), so that "does he live with her?" is asked, not assumed either way.
     pub fn follow_up(&self, reading: &Reading) -> Option<FollowUp> {
-        let (_, higher) = reading.unsure?;
-        for need in reading.needs.iter().filter(|n| !n.from_red_flag) {
+        match reading.unsure {
+            Some((_, higher)) => self.question_raising(reading, higher, false),
+            None if reading.tier == 4 && !reading.immediate => {
+                self.question_raising(reading, 4, true)
+            }
+            None => None,
+        }
+    }
+
+    /// A follow-up about the first need with a modifier reaching `tier` (and immediate
+    /// protection, when `immediate`).
+    fn question_raising(&self, reading: &Reading, tier: u8, immediate: bool) -> Option<FollowUp> {
+        for need in reading
+            .needs
+            .iter()
+            .filter(|n| !n.from_red_flag || immediate)
+        {
             let Some(def) = self.taxonomy.need(&need.id) else {
                 continue;
             };
             let mut candidates: Vec<_> = def
                 .modifiers
                 .iter()
-                .filter(|m| m.tier >= higher && m.factor != Factor::ProtectiveParent)
+                .filter(|m| m.tier >= tier && m.factor != Factor::ProtectiveParent)
+                .filter(|m| !immediate || m.immediate)
                 .filter(|m| !(m.factor == Factor::Age && reading.age.is_some()))
                 .collect();
             // The child's age first when it is unknown and can matter; then the most serious.
-            candidates.sort_by_key(|m| (m.factor != Factor::Age, std::cmp::Reverse(m.tier)));
+            candidates.sort_by_key(|m| {
+                (
+                    m.factor != Factor::Age,
+                    std::cmp::Reverse((m.tier, m.immediate)),
+                )
+            });
             if let Some(m) = candidates.first() {
                 return Some(FollowUp {
                     factor: m.factor,

@@ -25,7 +25,7 @@ impl Engine {
         let t = text.trim();
         let n = answers::normalise(t);
         match s.concerns.stage {
-            ConcernStage::FollowUp => self.follow_up_answer(s, area, t, now),
+            ConcernStage::FollowUp => self.follow_up_answer(s, area, t, now, out),
             ConcernStage::ConfirmDrop => self.confirm_drop_answer(s, area, t, out),
             ConcernStage::Confirm => {
                 match answers::parse_confirm(t) {
@@ -143,9 +143,12 @@ impl Engine {
             return None;
         }
         let name = answers::looks_like_a_name(text)?;
+        // A red flag's words are a concern whatever their case. The model's reading of a bare
+        // name is not evidence (a name the corpus's writers used often carries their messages'
+        // weight), so it does not decide.
         if self
             .assess(s, area, text, now)
-            .is_some_and(|a| a.immediate || !a.reading.red_flags.is_empty())
+            .is_some_and(|a| !a.reading.red_flags.is_empty())
         {
             return None;
         }
@@ -382,11 +385,14 @@ impl Engine {
     ) -> Taken {
         let _ = area;
         out.push(Reply::Say(self.first_advice(s, now)));
-        // Asked only about a need the caller kept, and never when a red flag already gives the
-        // top tier.
+        // Asked only about a need the caller kept, and never when a red flag already gives what
+        // a worrying answer would (child protection; immediate protection when the answer could
+        // make it immediate).
         let ask = s.concerns.follow_up.as_ref().is_some_and(|f| {
-            f.answer.is_none() && s.concerns.candidates.iter().any(|c| c.need == f.need)
-        }) && !s.concerns.red_flag_stands();
+            f.answer.is_none()
+                && s.concerns.candidates.iter().any(|c| c.need == f.need)
+                && (!s.concerns.red_flag_stands() || (f.immediate && !s.concerns.immediate))
+        });
         if ask {
             s.concerns.stage = ConcernStage::FollowUp;
         } else {
@@ -443,6 +449,7 @@ impl Engine {
         area: &Area,
         text: &str,
         now: NaiveDateTime,
+        out: &mut Vec<Reply>,
     ) -> Taken {
         let Some(f) = s.concerns.follow_up.clone() else {
             if let Some(step) = self.concerns_step() {
@@ -461,15 +468,27 @@ impl Engine {
             state.answer = Some(answer);
             state.worrying = worrying;
         }
+        let (before, was_immediate) = (s.concerns.tier, s.concerns.immediate);
         if worrying {
             s.concerns.tier = s.concerns.tier.max(f.raises_to);
             s.concerns.immediate |= f.immediate;
         }
         if f.factor == Factor::Age {
             // Read again with the age (the tier only goes up: see `analyse`).
-            let before = s.concerns.tier;
+            let raised = s.concerns.tier;
             self.analyse(s, area, now);
-            s.concerns.tier = s.concerns.tier.max(before);
+            s.concerns.tier = s.concerns.tier.max(raised);
+            s.concerns.immediate |= was_immediate || (worrying && f.immediate);
+        }
+        // A raised level is said at once, with the number to call now: the caller may already
+        // be dialling on the first advice.
+        if s.concerns.tier > before || (s.concerns.immediate && !was_immediate) {
+            let record = self.record(s, now, true);
+            out.push(Reply::Say(screen::advice(
+                &record,
+                "With your answer, the advice changes",
+                "The questions go on below.",
+            )));
         }
         if let Some(step) = self.concerns_step() {
             self.finish_concerns(s, step);
