@@ -480,16 +480,13 @@ impl Engine {
             s.concerns.tier = s.concerns.tier.max(raised);
             s.concerns.immediate |= was_immediate || (worrying && f.immediate);
         }
-        // A raised level is said at once, with the number to call now: the caller may already
-        // be dialling on the first advice.
-        if s.concerns.tier > before || (s.concerns.immediate && !was_immediate) {
-            let record = self.record(s, now, true);
-            out.push(Reply::Say(screen::advice(
-                &record,
-                "With your answer, the advice changes",
-                "The questions go on below.",
-            )));
-        }
+        self.say_if_raised(
+            s,
+            now,
+            (before, was_immediate),
+            "With your answer, the advice changes",
+            out,
+        );
         if let Some(step) = self.concerns_step() {
             self.finish_concerns(s, step);
         }

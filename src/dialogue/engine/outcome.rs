@@ -258,11 +258,31 @@ impl Engine {
                 s.concerns.red_flags.push(f.name.clone());
             }
         }
-        if s.concerns.tier > before || (s.concerns.immediate && !was_immediate) {
+        self.say_if_raised(
+            s,
+            now,
+            (before, was_immediate),
+            "With the child's age, the advice changes",
+            out,
+        );
+    }
+
+    /// When the level went up since `before` (tier, immediate), the new advice at once, with
+    /// the number to call now: the caller may already be dialling on the first advice.
+    pub(super) fn say_if_raised(
+        &self,
+        s: &mut Session,
+        now: NaiveDateTime,
+        before: (u8, bool),
+        title: &str,
+        out: &mut Vec<Reply>,
+    ) {
+        let (tier, was_immediate) = before;
+        if s.concerns.tier > tier || (s.concerns.immediate && !was_immediate) {
             let record = self.record(s, now, true);
             out.push(Reply::Say(screen::advice(
                 &record,
-                "With the child's age, the advice changes",
+                title,
                 "The questions go on below.",
             )));
         }
