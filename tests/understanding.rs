@@ -109,6 +109,42 @@ fn negated_words_are_never_quoted() {
     }
 }
 
+/// "Your words" are phrases of the caller's, not bare words cut from them: each quote starts and
+/// ends with a word that says something, and carries what it is about.
+#[test]
+fn your_words_are_phrases_that_start_and_end_with_a_word_that_says_something() {
+    let rules = rules();
+    let u = understanding(&rules);
+    let reader = frontdoor::understanding::text::Reader::builtin();
+    let m = "HV. 8wk old, bruise on cheek, parents no explanation. not rolling yet.";
+    let a = run(&rules, &u, "medway", m, None);
+    let quotes: Vec<&str> = a
+        .shown
+        .iter()
+        .flat_map(|s| s.your_words.iter().map(String::as_str))
+        .collect();
+    assert!(quotes.contains(&"bruise on cheek"), "{quotes:?}");
+    let m = "Y6 boy has been late most mornings and hungry, mum's new partner shouts at him";
+    let a = run(&rules, &u, "salford", m, None);
+    for s in &a.shown {
+        for w in &s.your_words {
+            let words: Vec<String> = w
+                .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '-')
+                .filter(|x| !x.is_empty())
+                .map(str::to_lowercase)
+                .collect();
+            let (Some(first), Some(last)) = (words.first(), words.last()) else {
+                panic!("empty quote for {}", s.need.id)
+            };
+            assert!(
+                !reader.is_never_quoted(first) && !reader.is_never_quoted(last),
+                "{w:?} for {}",
+                s.need.id
+            );
+        }
+    }
+}
+
 #[test]
 fn explanations_are_true() {
     let rules = rules();

@@ -315,27 +315,32 @@ impl Understanding {
         out
     }
 
-    /// The caller's words that pushed need `i` up most: runs of consecutive words with a positive
-    /// weight, best first, at most [`MAX_QUOTES`] different ones, returned in text order.
+    /// The caller's words that pushed need `i` up most, each in its phrase: runs of consecutive
+    /// words with a strong positive weight, best first, widened to the words around them in
+    /// their clause ([`phrase`]), at most [`MAX_QUOTES`] different ones, returned in text order.
     fn quotes(&self, scores: &model::Scores, need: usize, text: &str) -> Vec<Range<usize>> {
         let words = &scores.text.words;
         let weights = self.model.word_contributions(scores, need);
-        // Quotable: a word of the caller's that says something. Never a word after a negation in
-        // its clause (the model's negation reaches a few words; a quote must not claim what the
-        // caller denied: "denies any thoughts of suicide"), a negating word itself, a fragment
-        // of one or two letters, or a word that says nothing alone (words.toml [quotes]).
+        // Never quoted: a word after a negation in its clause (the model's negation reaches a few
+        // words; a quote must not claim what the caller denied: "denies any thoughts of
+        // suicide"), or a negating word itself. Quotable alone: besides, at least three letters
+        // and not a word that says nothing alone (words.toml [quotes]).
         let reader = text::Reader::builtin();
         let mut denied_clause: Option<usize> = None;
-        let quotable: Vec<bool> = words
+        let allowed: Vec<bool> = words
             .iter()
             .map(|w| {
                 if reader.is_negator(&w.form) {
                     denied_clause = Some(w.clause);
                     return false;
                 }
-                let denied = w.negated || denied_clause == Some(w.clause);
-                !denied && w.form.chars().count() >= 3 && !reader.is_never_quoted(&w.form)
+                !(w.negated || denied_clause == Some(w.clause))
             })
+            .collect();
+        let quotable: Vec<bool> = words
+            .iter()
+            .zip(&allowed)
+            .map(|(w, a)| *a && w.form.chars().count() >= 3 && !reader.is_never_quoted(&w.form))
             .collect();
         let best = weights
             .iter()
@@ -365,20 +370,30 @@ impl Understanding {
                 total += weights[i];
                 i += 1;
             }
-            runs.push((total, words[start].span.start..words[i - 1].span.end));
+            runs.push((total, start..i));
         }
         runs.sort_by(|a, b| b.0.total_cmp(&a.0));
         // The same words typed twice are quoted once.
         let mut seen = std::collections::HashSet::new();
         let mut spans: Vec<Range<usize>> = runs
             .into_iter()
-            .map(|(_, r)| r)
+            .map(|(_, run)| {
+                let run = phrase(words, &allowed, &quotable, run);
+                words[run.start].span.start..words[run.end - 1].span.end
+            })
             .filter(|r| seen.insert(text.get(r.clone()).unwrap_or_default().to_lowercase()))
             .take(MAX_QUOTES)
             .collect();
         spans.sort_by_key(|r| r.start);
-        spans.dedup();
-        spans
+        // Phrases that overlap are quoted as one.
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(spans.len());
+        for r in spans {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        merged
     }
 
     /// The question most worth asking: when the model is unsure between two tiers, about the
@@ -453,4 +468,31 @@ impl Understanding {
             })
             .unwrap_or_default()
     }
+}
+
+/// How far a quote looks either side of the words that drove it, in words.
+const PHRASE_REACH: usize = 3;
+
+/// The phrase around `run` (word indices): on each side, the nearest word worth quoting within
+/// [`PHRASE_REACH`] words in the same clause, with the words between, never across a denied word.
+/// A word is quoted with what it is about ("met a man", "bruise on cheek", "hit her with a
+/// belt"), not bare ("met"), and never with a denied neighbour.
+fn phrase(
+    words: &[text::Word],
+    allowed: &[bool],
+    quotable: &[bool],
+    run: Range<usize>,
+) -> Range<usize> {
+    let clause = words[run.start].clause;
+    let fits = |i: usize| allowed[i] && words[i].clause == clause;
+    let start = (run.start.saturating_sub(PHRASE_REACH)..run.start)
+        .rev()
+        .take_while(|&i| fits(i))
+        .find(|&i| quotable[i])
+        .unwrap_or(run.start);
+    let end = (run.end..words.len().min(run.end + PHRASE_REACH))
+        .take_while(|&i| fits(i))
+        .find(|&i| quotable[i])
+        .map_or(run.end, |i| i + 1);
+    start..end
 }
