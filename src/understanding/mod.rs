@@ -357,6 +357,12 @@ impl Understanding {
             .zip(&quotable)
             .map(|(x, q)| *q && *x >= best * 0.35)
             .collect();
+        // A word that adds to the need at all may join a quote as part of its phrase.
+        let supporting: Vec<bool> = weights
+            .iter()
+            .zip(&quotable)
+            .map(|(x, q)| *q && *x > 0.0)
+            .collect();
         let mut runs: Vec<(f32, Range<usize>)> = Vec::new();
         let mut i = 0;
         while i < words.len() {
@@ -378,7 +384,7 @@ impl Understanding {
         let mut spans: Vec<Range<usize>> = runs
             .into_iter()
             .map(|(_, run)| {
-                let run = phrase(words, &allowed, &quotable, run);
+                let run = phrase(words, &allowed, &supporting, run);
                 words[run.start].span.start..words[run.end - 1].span.end
             })
             .filter(|r| seen.insert(text.get(r.clone()).unwrap_or_default().to_lowercase()))
@@ -473,26 +479,30 @@ impl Understanding {
 /// How far a quote looks either side of the words that drove it, in words.
 const PHRASE_REACH: usize = 3;
 
-/// The phrase around `run` (word indices): on each side, the nearest word worth quoting within
-/// [`PHRASE_REACH`] words in the same clause, with the words between, never across a denied word.
-/// A word is quoted with what it is about ("met a man", "bruise on cheek", "hit her with a
-/// belt"), not bare ("met"), and never with a denied neighbour.
+/// The phrase around `run` (word indices): on each side, the nearest word that also adds to the
+/// need (`supporting`) within [`PHRASE_REACH`] words in the same clause, with the words between;
+/// never across a denied word or a phrase break (words.toml: "and", "since", "who"). Words that
+/// drove the need are quoted together with what joins them ("bruise on cheek", "hit her with a
+/// belt"), not as bare fragments, and a phrase never ends on a word that says nothing of the need
+/// ("her husband take").
 fn phrase(
     words: &[text::Word],
     allowed: &[bool],
-    quotable: &[bool],
+    supporting: &[bool],
     run: Range<usize>,
 ) -> Range<usize> {
     let clause = words[run.start].clause;
-    let fits = |i: usize| allowed[i] && words[i].clause == clause;
+    let reader = text::Reader::builtin();
+    let fits =
+        |i: usize| allowed[i] && words[i].clause == clause && !reader.is_phrase_break(&words[i].form);
     let start = (run.start.saturating_sub(PHRASE_REACH)..run.start)
         .rev()
         .take_while(|&i| fits(i))
-        .find(|&i| quotable[i])
+        .find(|&i| supporting[i])
         .unwrap_or(run.start);
     let end = (run.end..words.len().min(run.end + PHRASE_REACH))
         .take_while(|&i| fits(i))
-        .find(|&i| quotable[i])
+        .find(|&i| supporting[i])
         .map_or(run.end, |i| i + 1);
     start..end
 }

@@ -37,6 +37,9 @@ pub struct WordsFile {
 pub struct QuoteWords {
     /// Lower-case word forms.
     pub never: Vec<String>,
+    /// Words a quoted phrase never reaches across ("and", "since", "who"): what follows them is
+    /// usually about something else.
+    pub breaks: Vec<String>,
 }
 
 /// The words that negate, and how far.
@@ -85,6 +88,7 @@ pub struct Reader {
     reach: usize,
     scope: Vec<Vec<String>>,
     not_quoted: std::collections::HashSet<String>,
+    phrase_breaks: std::collections::HashSet<String>,
     stemmer: Stemmer,
 }
 
@@ -123,6 +127,7 @@ impl Reader {
             reach: file.negation.reach,
             scope: file.negation.scope.iter().map(|s| split(s)).collect(),
             not_quoted: file.quotes.never.iter().map(|w| w.to_lowercase()).collect(),
+            phrase_breaks: file.quotes.breaks.iter().map(|w| w.to_lowercase()).collect(),
             stemmer: Stemmer::create(Algorithm::English),
         }
     }
@@ -131,6 +136,11 @@ impl Reader {
     /// function word, a job title): never quoted as the caller's words.
     pub fn is_never_quoted(&self, form: &str) -> bool {
         self.not_quoted.contains(&form.to_lowercase())
+    }
+
+    /// Whether a quoted phrase stops at `form` rather than reach across it ("and", "since").
+    pub fn is_phrase_break(&self, form: &str) -> bool {
+        self.phrase_breaks.contains(&form.to_lowercase())
     }
 
     /// Whether `form` (a word's normal form) is a negating word ("no", "not", "denies").
