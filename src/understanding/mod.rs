@@ -493,8 +493,9 @@ fn phrase(
 ) -> Range<usize> {
     let clause = words[run.start].clause;
     let reader = text::Reader::builtin();
-    let fits =
-        |i: usize| allowed[i] && words[i].clause == clause && !reader.is_phrase_break(&words[i].form);
+    let fits = |i: usize| {
+        allowed[i] && words[i].clause == clause && !reader.is_phrase_break(&words[i].form)
+    };
     let start = (run.start.saturating_sub(PHRASE_REACH)..run.start)
         .rev()
         .take_while(|&i| fits(i))

@@ -127,7 +127,12 @@ impl Reader {
             reach: file.negation.reach,
             scope: file.negation.scope.iter().map(|s| split(s)).collect(),
             not_quoted: file.quotes.never.iter().map(|w| w.to_lowercase()).collect(),
-            phrase_breaks: file.quotes.breaks.iter().map(|w| w.to_lowercase()).collect(),
+            phrase_breaks: file
+                .quotes
+                .breaks
+                .iter()
+                .map(|w| w.to_lowercase())
+                .collect(),
             stemmer: Stemmer::create(Algorithm::English),
         }
     }
