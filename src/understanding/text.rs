@@ -350,6 +350,36 @@ mod tests {
     }
 
     #[test]
+    fn every_contracted_negator_negates_what_follows() {
+        // Apostrophes, straight or curly, are dropped when read: "hadn't" is read as "hadnt".
+        for neg in [
+            "isn't",
+            "wasn't",
+            "doesn't",
+            "didn't",
+            "don't",
+            "hasn't",
+            "haven't",
+            "hadn't",
+            "aren't",
+            "weren't",
+            "can't",
+            "cannot",
+            "won't",
+            "couldn't",
+            "wouldn't",
+            "shouldn't",
+            "mustn't",
+            "hadn’t",
+            "won’t",
+        ] {
+            let t = Reader::builtin().read(&format!("mum {neg} reported him missing"));
+            let reported = t.words.iter().find(|w| w.form == "reported");
+            assert!(reported.is_some_and(|w| w.negated), "{neg}: {:?}", t.words);
+        }
+    }
+
+    #[test]
     fn sentences_and_clauses_are_counted() {
         let t = Reader::builtin().read("Mum drinks. Kids hungry, dirty. Weight 2.5kg");
         assert_eq!(t.sentences, 3);
