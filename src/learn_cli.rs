@@ -20,6 +20,8 @@ use frontdoor::understanding::policy::Policy;
 use frontdoor::understanding::train::{self, TrainSettings};
 use frontdoor::understanding::{profiles, Model, Profiles, Understanding};
 
+use crate::policy_search::{choose_policy, scored, Scored};
+
 /// The corpus folder, relative to the working directory.
 pub const CORPUS: &str = "corpus";
 /// The shipped model file.
@@ -257,136 +259,6 @@ fn predict(u: &Understanding, cases: &[Case], rules_of: Option<&Matcher>) -> Vec
             }
         })
         .collect()
-}
-
-/// The probabilities the policy decides on, with the red-flag floor's verdict.
-struct Scored {
-    tiers: [f32; 4],
-    immediate: f32,
-    part_immediate: f32,
-    flag_tier4: bool,
-    flag_immediate: bool,
-}
-
-fn scored(u: &Understanding, cases: &[Case]) -> Vec<Scored> {
-    let u = u.clone().with_part_reading();
-    cases
-        .iter()
-        .map(|c| {
-            let r = u.read(&c.text, None);
-            Scored {
-                tiers: r.tier_probabilities,
-                immediate: r.immediate_probability,
-                part_immediate: r.part_immediate_probability,
-                flag_tier4: !r.red_flags.is_empty(),
-                flag_immediate: r.red_flags.iter().any(|f| f.immediate),
-            }
-        })
-        .collect()
-}
-
-fn apply(policy: &Policy, s: &Scored) -> (u8, bool) {
-    let d = policy.decide(&s.tiers, s.immediate, s.part_immediate);
-    let mut tier = d.tier;
-    let immediate = d.immediate || s.flag_immediate;
-    if s.flag_tier4 || immediate {
-        tier = 4;
-    }
-    (tier, immediate)
-}
-
-/// Chooses thresholds on `cases`: immediate recall at least the floor and no child-protection case
-/// at tier 2 or less (both required); within that, the best tier accuracy among thresholds that
-/// keep advice rated 3-4 at most the ceiling, or, when none do, the best accuracy less twice the
-/// excess over the ceiling. Returns the policy, its accuracy and its share of advice rated 3-4.
-fn choose_policy(scores: &[Scored], cases: &[Case], margin: f32) -> Option<(Policy, f64, f64)> {
-    let grid: Vec<f32> = (1..=60).map(|k| k as f32 * 0.015).collect();
-    // Immediate: the pair of thresholds (whole message; one sentence alone, or not used) with
-    // the highest recall among those at which at least `FLOOR_IMMEDIATE_PRECISION` of the
-    // messages flagged (by the model or the red flags) are immediate, recall counted up to the
-    // floor, then the best F1; when no pair is that precise, the best F1. 999 for a question
-    // about after-school clubs would teach callers to ignore it.
-    let expected_imm = cases.iter().filter(|c| c.immediate).count().max(1);
-    let part_grid: Vec<Option<f32>> = std::iter::once(None)
-        .chain((20..=66).map(|k| Some(k as f32 * 0.015)))
-        .collect();
-    let mut chosen: Option<((f32, Option<f32>), f64, f64)> = None; // (thresholds, recall, f1)
-    let mut fallback: Option<((f32, Option<f32>), f64)> = None;
-    for &t in grid.iter().rev() {
-        for &part in &part_grid {
-            let flagged: Vec<bool> = scores
-                .iter()
-                .map(|s| {
-                    s.immediate >= t
-                        || part.is_some_and(|p| s.part_immediate >= p)
-                        || s.flag_immediate
-                })
-                .collect();
-            let hits = flagged
-                .iter()
-                .zip(cases)
-                .filter(|(f, c)| **f && c.immediate)
-                .count();
-            let n = flagged.iter().filter(|f| **f).count().max(1);
-            let precision = hits as f64 / n as f64;
-            let recall = hits as f64 / expected_imm as f64;
-            let f1 = 2.0 * precision * recall / (precision + recall).max(1e-12);
-            if fallback.is_none_or(|(_, best)| f1 > best + 1e-12) {
-                fallback = Some(((t, part), f1));
-            }
-            let capped = recall.min(FLOOR_IMMEDIATE_RECALL);
-            let better = chosen.is_none_or(|(_, r, best_f1)| {
-                capped > r + 1e-12 || ((capped - r).abs() <= 1e-12 && f1 > best_f1 + 1e-12)
-            });
-            if precision >= FLOOR_IMMEDIATE_PRECISION && better {
-                chosen = Some(((t, part), capped, f1));
-            }
-        }
-    }
-    let (t_imm, t_part) = chosen
-        .map(|(t, _, _)| t)
-        .or(fallback.map(|(t, _)| t))
-        .unwrap_or((0.5, None));
-    let t1 = cases.iter().filter(|c| c.tier == 1).count().max(1);
-    let mut best: Option<(Policy, f64, f64, f64)> = None;
-    for &t4 in &grid {
-        for &t3 in &grid {
-            for &t2 in &grid {
-                let p = Policy {
-                    tier4: t4,
-                    tier3: t3,
-                    tier2: t2,
-                    immediate: t_imm,
-                    part_immediate: t_part,
-                    margin,
-                    chosen_on: String::new(),
-                };
-                let (mut right, mut severe, mut high1) = (0, 0, 0);
-                for (s, c) in scores.iter().zip(cases) {
-                    let (tier, _) = apply(&p, s);
-                    if tier == c.tier {
-                        right += 1;
-                    }
-                    if c.tier == 4 && tier <= 2 {
-                        severe += 1;
-                    }
-                    if c.tier == 1 && tier >= 3 {
-                        high1 += 1;
-                    }
-                }
-                if severe > 0 {
-                    continue;
-                }
-                let acc = right as f64 / cases.len().max(1) as f64;
-                let high = high1 as f64 / t1 as f64;
-                let score = acc - 2.0 * (high - CEILING_TIER1_HIGH).max(0.0);
-                if best.as_ref().is_none_or(|b| score > b.3 + 1e-12) {
-                    best = Some((p, acc, high, score));
-                }
-            }
-        }
-    }
-    best.map(|(p, a, h, _)| (p, a, h))
 }
 
 /// `frontdoor train --policy`: choose the thresholds on `corpus/validation` with the shipped

@@ -21,6 +21,7 @@ macro_rules! say {
 mod chat_cli;
 mod cli;
 mod learn_cli;
+mod policy_search;
 mod records_cli;
 mod telegram_cli;
 
