@@ -181,6 +181,39 @@ fn explanations_are_true() {
     }
 }
 
+/// A reading at the advice level never claims a need it is unsure of (the message most often
+/// raised a worry and set it aside, "it was a pillow fight"): its first need is either one the
+/// model is sure of or universal advice. Checked over the training corpus's dev and probe files.
+#[test]
+fn an_advice_reading_claims_no_need_it_is_unsure_of() {
+    use frontdoor::understanding::{ADVICE_NEED, NEED_FLOOR};
+    let rules = rules();
+    let u = understanding(&rules);
+    let mut advice_readings = 0;
+    for ex in corpus_dir(&rules, "corpus/train")
+        .iter()
+        .filter(|e| e.id.starts_with("dev") || e.id.starts_with("probe"))
+    {
+        let r = u.read(&ex.text, None);
+        if r.tier != 1 || !r.red_flags.is_empty() {
+            continue;
+        }
+        advice_readings += 1;
+        let first = r.needs.first().expect("an advice reading gives a need");
+        assert!(
+            first.probability >= NEED_FLOOR || first.id == ADVICE_NEED,
+            "{}: {} at {:.2}",
+            ex.id,
+            first.id,
+            first.probability
+        );
+    }
+    assert!(
+        advice_readings >= 10,
+        "only {advice_readings} advice readings"
+    );
+}
+
 #[test]
 fn the_childs_age_from_the_consultation_is_used() {
     let rules = rules();

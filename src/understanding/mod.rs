@@ -46,8 +46,11 @@ pub const MAX_CHARS: usize = 20_000;
 
 /// Most needs given for one message.
 pub const MAX_NEEDS: usize = 3;
-/// A need below this probability is not given unless it is the best one.
+/// A need below this probability is not given unless it is the best one (and, in a reading at
+/// the advice level, not even then: see [`ADVICE_NEED`]).
 pub const NEED_FLOOR: f32 = 0.25;
+/// The need given instead of an unsure best need when the reading is at the advice level.
+pub const ADVICE_NEED: &str = "universal-advice";
 /// Most quotes of the caller's words per need.
 const MAX_QUOTES: usize = 3;
 
@@ -259,7 +262,7 @@ impl Understanding {
         let needs = if empty {
             Vec::new()
         } else {
-            self.needs(&scores, &red_flags, text)
+            self.needs(&scores, &red_flags, text, tier)
         };
         Reading {
             tier_probabilities: scores.tiers,
@@ -276,9 +279,26 @@ impl Understanding {
         }
     }
 
-    fn needs(&self, scores: &model::Scores, red_flags: &[Fired], text: &str) -> Vec<NeedReading> {
+    fn needs(
+        &self,
+        scores: &model::Scores,
+        red_flags: &[Fired],
+        text: &str,
+        tier: u8,
+    ) -> Vec<NeedReading> {
         let mut ranked: Vec<(usize, f32)> = scores.needs.iter().copied().enumerate().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        // A reading at the advice level whose best need is unsure does not claim that need: the
+        // message most often raised it and then set it aside (an account the caller corrected,
+        // "it was a pillow fight", "the health visitor recorded the birthmark"), and showing it
+        // would put a concern the caller did not describe in the record. What the reading says
+        // is that universal services meet the child's needs, so that is the need given.
+        let advice = self.model.needs.iter().position(|n| n == ADVICE_NEED);
+        if let (Some(a), Some(&(best, p))) = (advice, ranked.first()) {
+            if tier == 1 && red_flags.is_empty() && p < NEED_FLOOR && best != a {
+                ranked.retain(|&(i, _)| i == a);
+            }
+        }
         let mut out: Vec<NeedReading> = ranked
             .iter()
             .enumerate()
