@@ -37,8 +37,12 @@ pub const FLOORS_FILE: &str = "model/floors.toml";
 pub const FLOOR_ACCURACY: f64 = 0.85;
 /// Immediate recall floor.
 pub const FLOOR_IMMEDIATE_RECALL: f64 = 0.98;
-/// Lowest share of immediate flags that must be right when the recall floor cannot be reached.
-pub const FLOOR_IMMEDIATE_PRECISION: f64 = 0.70;
+/// Lowest share of immediate flags that must be right when the recall floor cannot be reached:
+/// two in three. The flag says "if the child is in danger now, call 999, then the front door",
+/// a conditional prompt whose false alarm costs a caller a moment, where a miss can leave a child
+/// unprotected tonight; at 0.70 the threshold rose with the eighth data wave and gave back
+/// immediate recall that the model had gained.
+pub const FLOOR_IMMEDIATE_PRECISION: f64 = 2.0 / 3.0;
 /// Most advice cases rated 3-4.
 pub const CEILING_TIER1_HIGH: f64 = 0.05;
 /// Right need in the top three.
