@@ -165,9 +165,13 @@ fn invalid_utf8_is_asked_again_and_control_characters_are_not_stored() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     let all = answers();
+    let name = all
+        .iter()
+        .position(|a| a == "Sam Fictional")
+        .expect("the sample answers give the caller's name");
     let mut input = Vec::new();
     for (i, a) in all.iter().enumerate() {
-        if i == 2 {
+        if i == name {
             // Invalid UTF-8 in place of the caller's name, then the name with an ANSI colour,
             // a NUL and a bidi override.
             input.extend_from_slice(b"Sam \xff\xfe Fictional\n");
